@@ -1,0 +1,83 @@
+"""autodiff — eager reverse-mode (and forward-mode) automatic differentiation on NumPy arrays.
+
+Every operation goes through one op table (:mod:`autodiff.ops`); gradients are computed with
+Tensor operations, so they can be differentiated again to any order.
+
+Examples
+--------
+>>> import autodiff as ad
+>>> x = ad.tensor([1.0, -2.0], requires_grad=True)
+>>> y = (ad.relu(x) * x + x).sum()
+>>> y.backward()
+>>> x.grad
+tensor([3., 1.])
+"""
+
+from __future__ import annotations
+
+from .tensor import ShapeError, Tensor, tensor  # isort: skip  (first: ops build on it)
+from .engine import gradients
+from .functional import derivative, grad, hessian, hvp, jacfwd, jacobian, jvp, value_and_grad, vjp
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .ops.elementwise import (
+    abs,
+    clip,
+    cos,
+    exp,
+    expm1,
+    heaviside,
+    log,
+    log1p,
+    maximum,
+    minimum,
+    power,
+    relu,
+    sigmoid,
+    sign,
+    sin,
+    softplus,
+    sqrt,
+    square,
+    tan,
+    tanh,
+    where,
+)
+from .ops.linalg import dot, matmul, outer
+from .ops.reductions import (
+    log_softmax,
+    logsumexp,
+    max,
+    mean,
+    min,
+    prod,
+    softmax,
+    std,
+    sum,
+    var,
+)
+from .ops.shape import (
+    broadcast_to,
+    concatenate,
+    expand,
+    flatten,
+    permute,
+    reshape,
+    squeeze,
+    stack,
+    swapaxes,
+    transpose,
+    unsqueeze,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ShapeError", "Tensor", "tensor", "__version__",
+    "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "hessian", "hvp",
+    "derivative", "gradients", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
+    "abs", "clip", "cos", "exp", "expm1", "heaviside", "log", "log1p", "maximum", "minimum",
+    "power", "relu", "sigmoid", "sign", "sin", "softplus", "sqrt", "square", "tan", "tanh",
+    "where", "dot", "matmul", "outer", "log_softmax", "logsumexp", "max", "mean", "min",
+    "prod", "softmax", "std", "sum", "var", "broadcast_to", "concatenate", "expand", "flatten",
+    "permute", "reshape", "squeeze", "stack", "swapaxes", "transpose", "unsqueeze",
+]  # fmt: skip

@@ -1,0 +1,166 @@
+"""Graph interpreters: reverse accumulation (backward) and tangent push-forward (forward mode).
+
+Both walk the graph recorded by ``apply``; neither knows any op by name. The only place where
+gradients are reduced to an input's shape (undoing broadcasting) is :func:`_accumulate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from .grad_mode import set_grad_enabled
+from .ops.shape import broadcast_to, sum_to_shape
+from .tensor import Tensor, as_array
+
+
+def toposort(roots: Iterable[Tensor], stop: set[int] = frozenset()) -> list[Tensor]:
+    """Tensors that require grad and lead to ``roots``, parents before children.
+
+    Iterative (no recursion limit on long chains); ids in ``stop`` are not expanded further.
+    """
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(r, False) for r in roots if r.requires_grad]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        key = id(node)
+        if key in seen:
+            continue
+        seen.add(key)
+        stack.append((node, True))
+        if key in stop:
+            continue
+        for parent in node._parents:
+            if parent.requires_grad and id(parent) not in seen:
+                stack.append((parent, False))
+    return order
+
+
+def _seed(output: Tensor, gradient, who: str) -> Tensor:
+    if gradient is None:
+        if output.data.size != 1:
+            raise RuntimeError(
+                f"{who}: output has shape {output.shape}; gradients can only be created "
+                "implicitly for scalar outputs (pass gradient= / grad_outputs= of that shape)"
+            )
+        return Tensor._wrap(np.ones(output.shape, dtype=output.dtype))
+    seed = gradient if isinstance(gradient, Tensor) else Tensor._wrap(as_array(gradient))
+    if seed.shape != output.shape:
+        raise RuntimeError(f"{who}: gradient has shape {seed.shape}, output has {output.shape}")
+    return seed
+
+
+def _accumulate(grads: dict[int, Tensor], parent: Tensor, g: Tensor) -> None:
+    if g.shape != parent.shape:
+        g = sum_to_shape(g, parent.shape)
+    key = id(parent)
+    previous = grads.get(key)
+    grads[key] = g if previous is None else previous + g
+
+
+def _backprop(
+    outputs: Sequence[Tensor],
+    seeds: Sequence[Tensor],
+    create_graph: bool,
+    stop: set[int] = frozenset(),
+) -> dict[int, Tensor]:
+    """Run reverse accumulation; returns id(tensor) -> (tensor, full gradient) for all reached."""
+    order = toposort(outputs, stop)
+    grads: dict[int, Tensor] = {}
+    done: dict[int, tuple[Tensor, Tensor]] = {}
+    with set_grad_enabled(create_graph):
+        for out, seed in zip(outputs, seeds):
+            if out.requires_grad:
+                _accumulate(grads, out, seed)
+        for node in reversed(order):
+            key = id(node)
+            g = grads.pop(key, None)
+            if g is None:
+                continue
+            done[key] = (node, g)
+            if node._op is None or key in stop:
+                continue
+            parent_grads = node._op.vjp(g, node, *node._parents, **node._params)
+            for parent, pg in zip(node._parents, parent_grads):
+                if pg is not None and parent.requires_grad:
+                    _accumulate(grads, parent, pg)
+    return done
+
+
+def backward(output: Tensor, gradient=None, create_graph: bool = False) -> None:
+    """Accumulate gradients of ``output`` into ``.grad`` of the leaves that require grad."""
+    if not output.requires_grad:
+        raise RuntimeError(
+            "backward: tensor does not require grad and has no graph "
+            "(no input had requires_grad=True, or it was computed under no_grad())"
+        )
+    seed = _seed(output, gradient, "backward")
+    for node, g in _backprop([output], [seed], create_graph).values():
+        if node._op is None:
+            g = g if create_graph else g.detach()
+            node.grad = g if node.grad is None else node.grad + g
+
+
+def gradients(
+    outputs: Sequence[Tensor],
+    inputs: Sequence[Tensor],
+    grad_outputs: Sequence | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = True,
+) -> list[Tensor]:
+    """d(sum_k <grad_outputs_k, outputs_k>)/d(inputs), like ``torch.autograd.grad``.
+
+    Inputs may be non-leaf tensors; unused inputs get zeros (or raise if not ``allow_unused``).
+    """
+    seeds = [
+        _seed(o, None if grad_outputs is None else grad_outputs[i], "gradients")
+        for i, o in enumerate(outputs)
+    ]
+    done = _backprop(outputs, seeds, create_graph, stop={id(x) for x in inputs})
+    result = []
+    for i, x in enumerate(inputs):
+        g = done[id(x)][1] if id(x) in done else None
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"gradients: input {i} was not used to compute the outputs")
+            g = Tensor._wrap(np.zeros(x.shape, dtype=x.dtype))
+        result.append(g)
+    return result
+
+
+def pushforward(
+    outputs: Sequence[Tensor], inputs: Sequence[Tensor], tangents: Sequence[Tensor]
+) -> list[Tensor]:
+    """Forward mode: push ``tangents`` of ``inputs`` through the recorded graph by JVP rules.
+
+    The JVP rules are written in Tensor ops, so when grad mode is on the result is itself
+    recorded and can be differentiated again (forward-over-reverse Hessians).
+    """
+    return push_along(toposort(outputs, stop={id(x) for x in inputs}), outputs, inputs, tangents)
+
+
+def push_along(
+    order: list[Tensor],
+    outputs: Sequence[Tensor],
+    inputs: Sequence[Tensor],
+    tangents: Sequence[Tensor],
+) -> list[Tensor]:
+    """:func:`pushforward` over a precomputed ``toposort`` (reused for many tangents)."""
+    known: dict[int, Tensor] = {id(x): t for x, t in zip(inputs, tangents)}
+    for node in order:
+        key = id(node)
+        if key in known or node._op is None:
+            continue
+        parent_tangents = tuple(known.get(id(p)) for p in node._parents)
+        if all(t is None for t in parent_tangents):
+            continue
+        t = node._op.jvp(parent_tangents, node, *node._parents, **node._params)
+        if t.shape != node.shape:
+            t = broadcast_to(t, node.shape)
+        known[key] = t
+    return [known.get(id(o), Tensor._wrap(np.zeros(o.shape, dtype=o.dtype))) for o in outputs]

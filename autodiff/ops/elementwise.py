@@ -1,0 +1,339 @@
+"""Elementwise primitives: arithmetic, transcendental functions, activations, comparisons."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor, apply
+from ._rules import binary, elementwise_sympy, unary, zeros_like
+from .base import Op, register
+
+# --- arithmetic -------------------------------------------------------------------------------
+NEG = register(
+    Op(
+        "neg",
+        1,
+        np.negative,
+        vjp=lambda g, out, x: (-g,),
+        jvp=lambda t, out, x: -t[0],
+        sympy=elementwise_sympy(lambda ns, x: -x),
+    )
+)
+
+
+def _add_vjp(g, out, a, b):
+    return (g if a.requires_grad else None, g if b.requires_grad else None)
+
+
+def _add_jvp(t, out, a, b):
+    ta, tb = t
+    return tb if ta is None else (ta if tb is None else ta + tb)
+
+
+def _sub_vjp(g, out, a, b):
+    return (g if a.requires_grad else None, -g if b.requires_grad else None)
+
+
+def _sub_jvp(t, out, a, b):
+    ta, tb = t
+    return -tb if ta is None else (ta if tb is None else ta - tb)
+
+
+ADD = register(Op("add", 2, np.add, _add_vjp, _add_jvp, elementwise_sympy(lambda ns, a, b: a + b)))
+SUB = register(
+    Op("sub", 2, np.subtract, _sub_vjp, _sub_jvp, elementwise_sympy(lambda ns, a, b: a - b))
+)
+MUL = binary("mul", np.multiply, (lambda a, b, o: b, lambda a, b, o: a), lambda ns, a, b: a * b)
+DIV = binary(
+    "div",
+    np.divide,
+    (lambda a, b, o: 1.0 / b, lambda a, b, o: -o / b),
+    lambda ns, a, b: a / b,
+)
+POW = binary(
+    "pow",
+    np.power,
+    (lambda a, b, o: b * a ** (b - 1.0), lambda a, b, o: o * log(a)),
+    lambda ns, a, b: a**b,
+)
+
+# --- transcendental ---------------------------------------------------------------------------
+EXP = unary("exp", np.exp, lambda x, o: o, lambda ns, x: ns.exp(x))
+LOG = unary("log", np.log, lambda x, o: 1.0 / x, lambda ns, x: ns.log(x))
+LOG1P = unary("log1p", np.log1p, lambda x, o: 1.0 / (1.0 + x), lambda ns, x: ns.log1p(x))
+EXPM1 = unary("expm1", np.expm1, lambda x, o: o + 1.0, lambda ns, x: ns.expm1(x))
+SQRT = unary("sqrt", np.sqrt, lambda x, o: 0.5 / o, lambda ns, x: ns.sqrt(x))
+SQUARE = unary("square", np.square, lambda x, o: 2.0 * x, lambda ns, x: x**2)
+SIN = unary("sin", np.sin, lambda x, o: cos(x), lambda ns, x: ns.sin(x))
+COS = unary("cos", np.cos, lambda x, o: -sin(x), lambda ns, x: ns.cos(x))
+TAN = unary("tan", np.tan, lambda x, o: 1.0 + o * o, lambda ns, x: ns.tan(x))
+TANH = unary("tanh", np.tanh, lambda x, o: 1.0 - o * o, lambda ns, x: ns.tanh(x))
+
+
+def _sigmoid_np(x):
+    # exp(-|x|) never overflows; pick the branch that avoids cancellation.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+def _softplus_np(x):
+    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): finite for every finite x.
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+SIGMOID = unary("sigmoid", _sigmoid_np, lambda x, o: o * (1.0 - o), lambda ns, x: ns.sigmoid(x))
+SOFTPLUS = unary("softplus", _softplus_np, lambda x, o: sigmoid(x), lambda ns, x: ns.softplus(x))
+
+
+# --- kinks: relu'(0) = 0, abs'(0) = 0, sign' = 0, ties split 0.5/0.5 (DESIGN.md) ----------------
+def _zero_deriv(x, o, **params):
+    return zeros_like(x)
+
+
+HEAVISIDE = unary(
+    "heaviside",
+    lambda x, at_zero: np.heaviside(x, np.asarray(at_zero, dtype=x.dtype)),
+    _zero_deriv,
+    lambda ns, x, at_zero: ns.Heaviside(x, ns.nsimplify(at_zero)),
+)
+SIGN = unary("sign", np.sign, _zero_deriv, lambda ns, x: ns.sign(x))
+RELU = unary(
+    "relu", lambda x: np.maximum(x, 0), lambda x, o: heaviside(x, 0.0), lambda ns, x: ns.relu(x)
+)
+ABS = unary("abs", np.abs, lambda x, o: sign(x), lambda ns, x: ns.Abs(x))
+MAXIMUM = binary(
+    "maximum",
+    np.maximum,
+    (lambda a, b, o: heaviside(a - b, 0.5), lambda a, b, o: heaviside(b - a, 0.5)),
+    lambda ns, a, b: ns.Max(a, b),
+)
+MINIMUM = binary(
+    "minimum",
+    np.minimum,
+    (lambda a, b, o: heaviside(b - a, 0.5), lambda a, b, o: heaviside(a - b, 0.5)),
+    lambda ns, a, b: ns.Min(a, b),
+)
+
+
+def _where_vjp(g, out, cond, a, b):
+    zero = zeros_like(g)
+    ga = where(cond, g, zero) if a.requires_grad else None
+    gb = where(cond, zero, g) if b.requires_grad else None
+    return None, ga, gb
+
+
+def _where_jvp(t, out, cond, a, b):
+    _, ta, tb = t
+    return where(cond, ta if ta is not None else zeros_like(a), tb if tb is not None else 0.0)
+
+
+WHERE = register(
+    Op(
+        "where",
+        3,
+        np.where,
+        _where_vjp,
+        _where_jvp,
+        elementwise_sympy(lambda ns, c, a, b: ns.Piecewise((a, c), (b, True))),
+    )
+)
+
+
+def _cast_vjp(g, out, x, dtype):
+    return (cast(g, x.dtype),)
+
+
+CAST = register(
+    Op(
+        "cast",
+        1,
+        lambda x, dtype: x.astype(dtype),
+        _cast_vjp,
+        lambda t, out, x, dtype: cast(t[0], dtype),
+        elementwise_sympy(lambda ns, x, dtype: x),
+    )
+)
+
+
+# --- comparisons (no gradient) ----------------------------------------------------------------
+def _comparison(name, fn, sym):
+    return register(Op(name, 2, fn, None, None, elementwise_sympy(sym), differentiable=False))
+
+
+LESS = _comparison("less", np.less, lambda ns, a, b: ns.Lt(a, b))
+LESS_EQUAL = _comparison("less_equal", np.less_equal, lambda ns, a, b: ns.Le(a, b))
+GREATER = _comparison("greater", np.greater, lambda ns, a, b: ns.Gt(a, b))
+GREATER_EQUAL = _comparison("greater_equal", np.greater_equal, lambda ns, a, b: ns.Ge(a, b))
+EQUAL = _comparison("equal", np.equal, lambda ns, a, b: ns.Eq(a, b))
+NOT_EQUAL = _comparison("not_equal", np.not_equal, lambda ns, a, b: ns.Ne(a, b))
+
+
+# --- public functions -------------------------------------------------------------------------
+def add(a, b) -> Tensor:
+    """Elementwise ``a + b`` with NumPy broadcasting."""
+    return apply(ADD, a, b)
+
+
+def sub(a, b) -> Tensor:
+    """Elementwise ``a - b``."""
+    return apply(SUB, a, b)
+
+
+def mul(a, b) -> Tensor:
+    """Elementwise ``a * b``."""
+    return apply(MUL, a, b)
+
+
+def div(a, b) -> Tensor:
+    """Elementwise ``a / b``."""
+    return apply(DIV, a, b)
+
+
+def power(a, b) -> Tensor:
+    """Elementwise ``a ** b``; the exponent may itself be a tensor."""
+    return apply(POW, a, b)
+
+
+def neg(x) -> Tensor:
+    """Elementwise ``-x``."""
+    return apply(NEG, x)
+
+
+def exp(x) -> Tensor:
+    """Elementwise exponential."""
+    return apply(EXP, x)
+
+
+def log(x) -> Tensor:
+    """Elementwise natural logarithm."""
+    return apply(LOG, x)
+
+
+def log1p(x) -> Tensor:
+    """Elementwise ``log(1 + x)``, accurate for small ``x``."""
+    return apply(LOG1P, x)
+
+
+def expm1(x) -> Tensor:
+    """Elementwise ``exp(x) - 1``, accurate for small ``x``."""
+    return apply(EXPM1, x)
+
+
+def sqrt(x) -> Tensor:
+    """Elementwise square root."""
+    return apply(SQRT, x)
+
+
+def square(x) -> Tensor:
+    """Elementwise ``x ** 2``."""
+    return apply(SQUARE, x)
+
+
+def sin(x) -> Tensor:
+    """Elementwise sine."""
+    return apply(SIN, x)
+
+
+def cos(x) -> Tensor:
+    """Elementwise cosine."""
+    return apply(COS, x)
+
+
+def tan(x) -> Tensor:
+    """Elementwise tangent."""
+    return apply(TAN, x)
+
+
+def tanh(x) -> Tensor:
+    """Elementwise hyperbolic tangent."""
+    return apply(TANH, x)
+
+
+def sigmoid(x) -> Tensor:
+    """Elementwise logistic function ``1 / (1 + exp(-x))``, stable for large ``|x|``."""
+    return apply(SIGMOID, x)
+
+
+def softplus(x) -> Tensor:
+    """Elementwise ``log(1 + exp(x))`` without overflow."""
+    return apply(SOFTPLUS, x)
+
+
+def relu(x) -> Tensor:
+    """Elementwise ``max(x, 0)``; its derivative at 0 is 0."""
+    return apply(RELU, x)
+
+
+def abs(x) -> Tensor:  # noqa: A001 - mirrors numpy.abs
+    """Elementwise absolute value; its derivative at 0 is 0."""
+    return apply(ABS, x)
+
+
+def sign(x) -> Tensor:
+    """Elementwise sign (-1, 0 or 1); its derivative is 0."""
+    return apply(SIGN, x)
+
+
+def heaviside(x, at_zero: float = 0.5) -> Tensor:
+    """Elementwise step: 0 below zero, 1 above, ``at_zero`` at zero."""
+    return apply(HEAVISIDE, x, at_zero=float(at_zero))
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise maximum; at a tie the gradient is split 0.5 / 0.5."""
+    return apply(MAXIMUM, a, b)
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise minimum; at a tie the gradient is split 0.5 / 0.5."""
+    return apply(MINIMUM, a, b)
+
+
+def where(cond, a, b) -> Tensor:
+    """Pick ``a`` where ``cond`` is true and ``b`` elsewhere (``cond`` is not differentiated)."""
+    if isinstance(cond, Tensor):
+        cond = cond.detach()
+    return apply(WHERE, cond, a, b)
+
+
+def clip(x, lo=None, hi=None) -> Tensor:
+    """Clamp ``x`` to ``[lo, hi]``; the same as ``minimum(maximum(x, lo), hi)``, ties included."""
+    if lo is None and hi is None:
+        raise ValueError("clip: give at least one of lo and hi")
+    out = x if lo is None else maximum(x, lo)
+    return out if hi is None else minimum(out, hi)
+
+
+def cast(x, dtype) -> Tensor:
+    """Convert to ``dtype``; gradients flow back in the input's dtype."""
+    return apply(CAST, x, dtype=np.dtype(dtype))
+
+
+def less(a, b) -> Tensor:
+    """Elementwise ``a < b`` (boolean, not differentiable)."""
+    return apply(LESS, a, b)
+
+
+def less_equal(a, b) -> Tensor:
+    """Elementwise ``a <= b`` (boolean, not differentiable)."""
+    return apply(LESS_EQUAL, a, b)
+
+
+def greater(a, b) -> Tensor:
+    """Elementwise ``a > b`` (boolean, not differentiable)."""
+    return apply(GREATER, a, b)
+
+
+def greater_equal(a, b) -> Tensor:
+    """Elementwise ``a >= b`` (boolean, not differentiable)."""
+    return apply(GREATER_EQUAL, a, b)
+
+
+def equal(a, b) -> Tensor:
+    """Elementwise ``a == b`` (boolean, not differentiable)."""
+    return apply(EQUAL, a, b)
+
+
+def not_equal(a, b) -> Tensor:
+    """Elementwise ``a != b`` (boolean, not differentiable)."""
+    return apply(NOT_EQUAL, a, b)

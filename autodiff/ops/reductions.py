@@ -1,0 +1,200 @@
+"""Reductions (sum, max, min, prod) and the composites built on them (mean, var, softmax...)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor, apply
+from .base import Op, register
+from .elementwise import exp, log, sqrt, where
+from .shape import broadcast_to, reshape, transpose
+
+
+def normalize_axis(axis, ndim: int, op: str) -> tuple[int, ...] | None:
+    """Canonical axis parameter: None or a sorted tuple of non-negative ints."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(int(a) % max(ndim, 1))
+    return tuple(sorted(set(out)))
+
+
+def _keep_shape(shape, axis) -> tuple[int, ...]:
+    if axis is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axis else n for i, n in enumerate(shape))
+
+
+def _expand_back(g: Tensor, x: Tensor, axis, keepdims) -> Tensor:
+    """Broadcast a reduced cotangent back over the reduced axes of ``x``."""
+    if not keepdims:
+        g = reshape(g, _keep_shape(x.shape, axis))
+    return broadcast_to(g, x.shape)
+
+
+SUM = register(
+    Op(
+        "sum",
+        1,
+        lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
+        vjp=lambda g, out, x, axis, keepdims: (_expand_back(g, x, axis, keepdims),),
+        jvp=lambda t, out, x, axis, keepdims: sum(t[0], axis, keepdims),
+        sympy=lambda ns, x, axis, keepdims: _reduce_sympy(
+            x, axis, keepdims, lambda items: ns.Add(*items)
+        ),
+    )
+)
+
+
+def _extremum(name: str, np_fn, sym_name: str) -> Op:
+    def share(out, x, axis, keepdims):
+        # Ties share the gradient equally (0.5 / 0.5 for two), the DESIGN.md convention.
+        hit = (x == _expand_back(out.detach(), x, axis, keepdims)).astype(x.dtype)
+        return hit / _expand_back(sum(hit, axis, True), x, axis, True)
+
+    def vjp(g, out, x, axis, keepdims):
+        return (_expand_back(g, x, axis, keepdims) * share(out, x, axis, keepdims),)
+
+    def jvp(t, out, x, axis, keepdims):
+        return sum(t[0] * share(out, x, axis, keepdims), axis, keepdims)
+
+    def sym(ns, x, axis, keepdims):
+        fn = getattr(ns, sym_name)
+        return _reduce_sympy(x, axis, keepdims, lambda items: fn(*items))
+
+    return register(
+        Op(name, 1, lambda x, axis, keepdims: np_fn(x, axis=axis, keepdims=keepdims), vjp, jvp, sym)
+    )
+
+
+def _reduce_sympy(x, axis, keepdims, combine):
+    axes = axis if axis is not None else tuple(range(x.ndim))
+    moved = np.moveaxis(x, axes, range(-len(axes), 0))
+    lead = moved.shape[: x.ndim - len(axes)]
+    rows = moved.reshape(lead + (-1,))
+    out = np.empty(lead, dtype=object)
+    for idx in np.ndindex(*lead):
+        out[idx] = combine(list(rows[idx]))
+    return out.reshape(_keep_shape(x.shape, axis)) if keepdims else out
+
+
+MAX = _extremum("max", np.max, "Max")
+MIN = _extremum("min", np.min, "Min")
+
+
+def _others_product(x: Tensor, axis) -> Tensor:
+    """prod_{j != i} x_j along the reduced axes, exact when some x_j are zero."""
+    axes = axis if axis is not None else tuple(range(x.ndim))
+    rest = tuple(i for i in range(x.ndim) if i not in axes)
+    moved = transpose(x, rest + axes)
+    n = int(np.prod([x.shape[i] for i in axes], dtype=np.int64))
+    lead = moved.shape[: len(rest)]
+    rows = reshape(moved, lead + (1, n))
+    eye = np.eye(n, dtype=bool)
+    others = prod(where(eye, 1.0, broadcast_to(rows, lead + (n, n))), axis=-1)
+    back = reshape(others, moved.shape)
+    return transpose(back, tuple(np.argsort(rest + axes)))
+
+
+PROD = register(
+    Op(
+        "prod",
+        1,
+        lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims),
+        vjp=lambda g, out, x, axis, keepdims: (
+            _expand_back(g, x, axis, keepdims) * _others_product(x, axis),
+        ),
+        jvp=lambda t, out, x, axis, keepdims: sum(t[0] * _others_product(x, axis), axis, keepdims),
+        sympy=lambda ns, x, axis, keepdims: _reduce_sympy(
+            x, axis, keepdims, lambda items: ns.Mul(*items)
+        ),
+    )
+)
+
+
+# --- public functions -------------------------------------------------------------------------
+def _reduce(op: Op, x, axis, keepdims) -> Tensor:
+    ndim = x.ndim if isinstance(x, Tensor) else np.ndim(x)
+    return apply(op, x, axis=normalize_axis(axis, ndim, op.name), keepdims=bool(keepdims))
+
+
+def sum(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001 - mirrors numpy.sum
+    """Sum over ``axis`` (all axes by default)."""
+    return _reduce(SUM, x, axis, keepdims)
+
+
+def max(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001
+    """Maximum over ``axis``; tied maxima share the gradient equally."""
+    return _reduce(MAX, x, axis, keepdims)
+
+
+def min(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001
+    """Minimum over ``axis``; tied minima share the gradient equally."""
+    return _reduce(MIN, x, axis, keepdims)
+
+
+def prod(x, axis=None, keepdims=False) -> Tensor:
+    """Product over ``axis``; its gradient stays exact when entries are zero."""
+    return _reduce(PROD, x, axis, keepdims)
+
+
+def _count(x: Tensor, axis) -> int:
+    axes = normalize_axis(axis, x.ndim, "mean")
+    shape = x.shape if axes is None else [x.shape[i] for i in axes]
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def mean(x, axis=None, keepdims=False) -> Tensor:
+    """Arithmetic mean over ``axis``."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return sum(x, axis, keepdims) / _count(x, axis)
+
+
+def var(x, axis=None, keepdims=False, ddof: int = 0) -> Tensor:
+    """Variance over ``axis`` (``ddof=1`` for the unbiased estimate)."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    centred = x - mean(x, axis, keepdims=True)
+    n = _count(x, axis)
+    if n - ddof <= 0:
+        raise ValueError(f"var: {n} element(s) with ddof={ddof} leaves no degrees of freedom")
+    return sum(centred * centred, axis, keepdims) / (n - ddof)
+
+
+def std(x, axis=None, keepdims=False, ddof: int = 0) -> Tensor:
+    """Standard deviation over ``axis``."""
+    return sqrt(var(x, axis, keepdims, ddof))
+
+
+def _stable_shift(x: Tensor, axis) -> Tensor:
+    # Subtracting a constant leaves logsumexp/softmax unchanged; detach keeps gradients exact.
+    m = max(x, axis, keepdims=True).detach()
+    return where(np.isfinite(m.data), m, 0.0)
+
+
+def logsumexp(x, axis=None, keepdims=False) -> Tensor:
+    """``log(sum(exp(x)))`` over ``axis`` without overflow."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    m = _stable_shift(x, axis)
+    out = log(sum(exp(x - m), axis, keepdims=True)) + m
+    if keepdims:
+        return out
+    axes = normalize_axis(axis, x.ndim, "logsumexp")
+    kept = [n for i, n in enumerate(x.shape) if axes is not None and i not in axes]
+    return reshape(out, tuple(kept))
+
+
+def softmax(x, axis=-1) -> Tensor:
+    """Softmax along ``axis``, shifted by the maximum for stability."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    e = exp(x - _stable_shift(x, axis))
+    return e / sum(e, axis, keepdims=True)
+
+
+def log_softmax(x, axis=-1) -> Tensor:
+    """Logarithm of softmax along ``axis``, computed stably as ``x - logsumexp(x)``."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return x - logsumexp(x, axis, keepdims=True)
