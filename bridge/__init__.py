@@ -1,0 +1,1 @@
+"""bridge — compile symbolic derivatives to numba CPU, parallel and CUDA kernels."""

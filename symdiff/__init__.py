@@ -1,0 +1,1 @@
+"""symdiff — lift autodiff computations into SymPy for exact derivatives of any order."""
