@@ -1,0 +1,71 @@
+"""The ``hybriddiff`` command: ``--version``, ``formula``, ``demo`` and ``bench``."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import autodiff
+
+
+def _formula(argv: list[str]) -> int:
+    from symdiff import formula_cli
+
+    return formula_cli(argv)
+
+
+def _demo(argv: list[str]) -> int:
+    from .demo import main
+
+    return main(argv)
+
+
+def _bench(argv: list[str]) -> int:
+    """Run the benchmark scripts of a source checkout, one after the other."""
+    parser = argparse.ArgumentParser(prog="hybriddiff bench")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and sizes")
+    args = parser.parse_args(argv)
+    root = Path(__file__).resolve().parent.parent / "benchmarks"
+    scripts = sorted(root.glob("bench_*.py"))
+    if not scripts:
+        print("hybriddiff bench: the benchmarks/ folder of a source checkout is needed")
+        return 2
+    status = 0
+    for script in scripts:
+        cmd = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
+        print(f"\n=== {script.name} ===", flush=True)
+        status |= subprocess.call(cmd, cwd=root.parent)
+    return status
+
+
+COMMANDS = {
+    "formula": (_formula, "print simplified derivatives of an expression"),
+    "demo": (_demo, "one function through the eager, symbolic and compiled faces"),
+    "bench": (_bench, "run the benchmarks against installed peers"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``hybriddiff`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in COMMANDS:
+        return COMMANDS[argv[0]][0](argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="hybriddiff",
+        description="Eager autograd, exact SymPy derivatives and numba kernels from one code.",
+        epilog="\n".join(f"  {name:8s} {text}" for name, (_, text) in COMMANDS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"hybriddiff {autodiff.__version__}")
+    parser.add_argument("command", nargs="?", choices=sorted(COMMANDS), help="subcommand")
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return 0  # pragma: no cover - handled above
+
+
+if __name__ == "__main__":
+    sys.exit(main())
