@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from ..tensor import Tensor, apply
@@ -16,10 +18,12 @@ def normalize_axis(axis, ndim: int, op: str) -> tuple[int, ...] | None:
         return None
     axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
     out = []
+    # builtins.max: this module's own ``max`` is the reduction.
+    bound = builtins.max(ndim, 1)
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -ndim <= a < bound:
             raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(int(a) % max(ndim, 1))
+        out.append(int(a) % bound)
     return tuple(sorted(set(out)))
 
 
