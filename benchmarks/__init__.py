@@ -1,0 +1,1 @@
+"""Benchmark scripts (run by hand; never part of the test suite)."""

@@ -1,0 +1,152 @@
+"""Shared helpers for the benchmark scripts: a median timer, peer detection, tables, machine info.
+
+Timing never goes into a pass/fail test (DESIGN.md); these helpers only measure and print.
+Peers (torch, jax, ...) are optional: :func:`try_import` returns ``None`` when one is missing,
+and every script skips what it cannot import.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import importlib.metadata
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
+
+#: Peers a benchmark may compare against, in the order they are reported.
+PEERS = ("torch", "jax", "autograd", "casadi", "symengine")
+#: Libraries hybriddiff itself builds on.
+CORE_LIBS = ("numpy", "scipy", "sympy", "numba")
+
+
+def try_import(name: str) -> ModuleType | None:
+    """Import module ``name`` and return it, or ``None`` when it is missing or fails to import."""
+    try:
+        return importlib.import_module(name)
+    except Exception:  # a broken peer (ImportError, OSError from a bad wheel) is just skipped
+        return None
+
+
+def _version(name: str) -> str | None:
+    module = try_import(name)
+    if module is None:
+        return None
+    version = getattr(module, "__version__", None)
+    if version is None:  # some packages (autograd) only carry it in their metadata
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            version = "?"
+    return str(version)
+
+
+def timeit_median(
+    fn: Callable[[], Any], repeat: int = 7, number: int = 1, warmup: int = 1
+) -> float:
+    """Seconds per call of ``fn()``: the median over ``repeat`` runs of ``number`` calls each.
+
+    ``warmup`` calls run first and are not timed (JIT compilation, caches, allocator). The
+    garbage collector is paused inside each timed run, like :mod:`timeit`, and collected in
+    between so that one run's garbage is not charged to the next.
+
+    Examples
+    --------
+    >>> t = timeit_median(lambda: sum(range(100)), repeat=3, number=10)
+    >>> t > 0
+    True
+    """
+    if repeat < 1 or number < 1 or warmup < 0:
+        raise ValueError(
+            f"timeit_median: need repeat >= 1, number >= 1, warmup >= 0; "
+            f"got repeat={repeat}, number={number}, warmup={warmup}"
+        )
+    for _ in range(warmup):
+        fn()
+    times = []
+    enabled = gc.isenabled()
+    try:
+        for _ in range(repeat):
+            gc.collect()
+            gc.disable()
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            times.append((time.perf_counter() - start) / number)
+            if enabled:
+                gc.enable()
+    finally:
+        if enabled:
+            gc.enable()
+    return statistics.median(times)
+
+
+def autonumber(fn: Callable[[], Any], target_s: float = 0.05, max_number: int = 100_000) -> int:
+    """Calls per timed run so that one run lasts about ``target_s`` seconds (at least 1)."""
+    start = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - start, 1e-7)
+    return int(min(max_number, max(1, target_s / once)))
+
+
+def peers_found(names: Sequence[str] = PEERS) -> dict[str, str]:
+    """Map each importable peer in ``names`` to its version string."""
+    found = {}
+    for name in names:
+        version = _version(name)
+        if version is not None:
+            found[name] = version
+    return found
+
+
+def machine_info() -> str:
+    """One block of text: cores, Python, core library versions and the peers found."""
+    cores = os.cpu_count()
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = cores
+    libs = ", ".join(f"{n} {_version(n) or 'missing'}" for n in CORE_LIBS)
+    peers = peers_found()
+    peer_text = ", ".join(f"{n} {v}" for n, v in peers.items()) or "none"
+    missing = ", ".join(n for n in PEERS if n not in peers) or "none"
+    threads = os.environ.get("OMP_NUM_THREADS", "unset")
+    return "\n".join(
+        [
+            f"machine: {platform.machine()} {platform.system()}, {usable} usable core(s) "
+            f"of {cores}, OMP_NUM_THREADS={threads}",
+            f"python:  {platform.python_version()} ({platform.python_implementation()})",
+            f"libs:    {libs}",
+            f"peers:   {peer_text} (missing: {missing})",
+        ]
+    )
+
+
+def format_time(seconds: float) -> str:
+    """Human-readable duration with a unit chosen for its size (ns, us, ms, s)."""
+    if seconds != seconds:  # NaN: not measured
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def print_table(rows: Sequence[Sequence[Any]], headers: Sequence[str], title: str = "") -> None:
+    """Print ``rows`` as a left-aligned plain-text table under ``headers``."""
+    text = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
+    bad = [i for i, row in enumerate(text) if len(row) != len(headers)]
+    if bad:
+        raise ValueError(f"print_table: rows {bad} do not have {len(headers)} cells")
+    widths = [max(len(row[i]) for row in text) for i in range(len(headers))]
+    if title:
+        print(f"\n== {title} ==")
+    line = "  ".join("-" * w for w in widths)
+    for i, row in enumerate(text):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        if i == 0:
+            print(line)

@@ -1,0 +1,409 @@
+"""Benchmark autodiff's eager engine against hand-written NumPy and installed peers.
+
+Three workloads, all in float64 (the project default), each timed as a median of repeats:
+
+1. one SGD step of an MLP 64-256-256-10 (tanh, batch 128, softmax cross-entropy): autodiff's
+   public ops vs a hand-written NumPy forward+backward (the reference), PyTorch eager and JAX
+   (jit), plus ``autodiff.nn``/``autodiff.optim`` when those exist;
+2. a chain of 1,000 scalar steps alternating ``x*1.0001+0.001`` and ``sin``, forward+backward:
+   the per-op overhead of the tape;
+3. the Hessian of the (chained, scipy-style) Rosenbrock function at n=100.
+
+Run ``python benchmarks/bench_autodiff.py [--quick]``; peers that are not installed are skipped.
+Targets in the summary are informational: timing never fails a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import autodiff as ad
+
+try:
+    from ._common import autonumber, format_time, machine_info, print_table, timeit_median
+    from ._common import try_import
+except ImportError:  # run as a script: python benchmarks/bench_autodiff.py
+    from _common import autonumber, format_time, machine_info, print_table, timeit_median
+    from _common import try_import
+
+SIZES = (64, 256, 256, 10)
+BATCH = 128
+LR = 0.05
+CHAIN_STEPS = 1000  # alternating: 500 steps x*1.0001+0.001 (2 ops) and 500 sin (1 op)
+CHAIN_OPS = (CHAIN_STEPS + 1) // 2 * 2 + CHAIN_STEPS // 2
+ROSEN_N = 100
+NAN = float("nan")
+
+
+class Runner:
+    """Times callables with the repeat budget of the chosen mode and records summary rows."""
+
+    def __init__(self, quick: bool):
+        self.quick = quick
+        self.repeat = 3 if quick else 9
+        self.target_s = 0.02 if quick else 0.1
+        self.summary: list[list[str]] = []
+
+    def time(self, fn: Callable[[], Any], max_number: int = 100_000) -> float:
+        """Median seconds per call of ``fn``, with a call count sized to the mode."""
+        fn()  # warm-up (JIT compilation, caches) before sizing the run
+        number = autonumber(fn, self.target_s, max_number)
+        return timeit_median(fn, repeat=self.repeat, number=number, warmup=1)
+
+    def record(self, what: str, value: str, target: str, ok: bool | None) -> None:
+        """Add one row to the final summary (``ok=None``: no target, report only)."""
+        status = "-" if ok is None else ("PASS" if ok else "MISS")
+        self.summary.append([what, value, target, status])
+
+
+# --- 1. MLP SGD step ----------------------------------------------------------------------------
+def mlp_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Inputs, integer labels and [W1, b1, W2, b2, W3, b3] with 1/sqrt(fan_in) scaling."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((BATCH, SIZES[0]))
+    y = rng.integers(0, SIZES[-1], BATCH)
+    params = []
+    for n_in, n_out in zip(SIZES[:-1], SIZES[1:]):
+        params.append(rng.standard_normal((n_in, n_out)) / np.sqrt(n_in))
+        params.append(rng.standard_normal(n_out) * 0.1)
+    return x, y, params
+
+
+def numpy_sgd_step(x: np.ndarray, y: np.ndarray, params: list[np.ndarray], lr: float) -> float:
+    """The reference: hand-written forward, softmax cross-entropy, backward and SGD update."""
+    n_layers = len(params) // 2
+    acts = [x]
+    for i in range(n_layers):
+        z = acts[-1] @ params[2 * i] + params[2 * i + 1]
+        acts.append(np.tanh(z) if i < n_layers - 1 else z)
+    shifted = acts[-1] - acts[-1].max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    rows = np.arange(len(y))
+    loss = -logp[rows, y].mean()
+    g = np.exp(logp)
+    g[rows, y] -= 1.0
+    g /= len(y)
+    for i in reversed(range(n_layers)):
+        w, b = params[2 * i], params[2 * i + 1]
+        gw = acts[i].T @ g
+        gb = g.sum(axis=0)
+        if i > 0:
+            g = (g @ w.T) * (1.0 - acts[i] * acts[i])
+        w -= lr * gw
+        b -= lr * gb
+    return float(loss)
+
+
+def autodiff_sgd_step(x: ad.Tensor, y: np.ndarray, params: list[ad.Tensor], lr: float) -> float:
+    """The same step with autodiff's public ops, backward, and an in-place update on ``.data``."""
+    n_layers = len(params) // 2
+    h = x
+    for i in range(n_layers):
+        z = ad.matmul(h, params[2 * i]) + params[2 * i + 1]
+        h = ad.tanh(z) if i < n_layers - 1 else z
+    logp = ad.log_softmax(h, axis=-1)
+    loss = -logp[np.arange(len(y)), y].mean()
+    loss.backward()
+    with ad.no_grad():
+        for p in params:
+            p.data -= lr * p.grad.data
+            p.grad = None
+    return float(loss.data)
+
+
+def torch_sgd_step(torch: Any, x: Any, y: Any, params: list, lr: float) -> float:
+    """The same step in PyTorch eager mode, with the same ops (log_softmax + indexing)."""
+    n_layers = len(params) // 2
+    h = x
+    for i in range(n_layers):
+        z = h @ params[2 * i] + params[2 * i + 1]
+        h = torch.tanh(z) if i < n_layers - 1 else z
+    logp = torch.log_softmax(h, dim=-1)
+    loss = -logp[torch.arange(len(y)), y].mean()
+    loss.backward()
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+            p.grad = None
+    return loss.item()
+
+
+def jax_step_fn(jax: Any) -> Callable:
+    """A jitted ``(params, x, y) -> new params`` SGD step."""
+    jnp = jax.numpy
+
+    def loss_fn(params, x, y):
+        h = x
+        n_layers = len(params) // 2
+        for i in range(n_layers):
+            z = h @ params[2 * i] + params[2 * i + 1]
+            h = jnp.tanh(z) if i < n_layers - 1 else z
+        logp = jax.nn.log_softmax(h, axis=-1)
+        return -logp[jnp.arange(y.shape[0]), y].mean()
+
+    def step(params, x, y):
+        grads = jax.grad(loss_fn)(params, x, y)
+        return [p - LR * g for p, g in zip(params, grads)]
+
+    return jax.jit(step)
+
+
+def nn_variant(x: np.ndarray, y: np.ndarray) -> tuple[Callable | None, str]:
+    """An SGD step with autodiff.nn.Linear + cross_entropy + optim.SGD, or why it is skipped."""
+    nn, optim = try_import("autodiff.nn"), try_import("autodiff.optim")
+    functional = try_import("autodiff.nn.functional")
+    cross_entropy = getattr(functional, "cross_entropy", None) or getattr(
+        ad.functional, "cross_entropy", None
+    )
+    if nn is None or optim is None or cross_entropy is None or not hasattr(nn, "Linear"):
+        return None, "skipped: autodiff.nn.Linear / functional.cross_entropy / optim.SGD missing"
+    try:
+        layers = [nn.Linear(a, b) for a, b in zip(SIZES[:-1], SIZES[1:])]
+        params = [p for layer in layers for p in layer.parameters()]
+        opt = optim.SGD(params, lr=LR)
+        xt = ad.tensor(x)
+
+        def step():
+            opt.zero_grad()
+            h = xt
+            for i, layer in enumerate(layers):
+                h = layer(h)
+                h = ad.tanh(h) if i < len(layers) - 1 else h
+            loss = cross_entropy(h, y)
+            loss.backward()
+            opt.step()
+
+        step()
+    except Exception as exc:  # an API that differs from the torch-like one assumed here
+        return None, f"skipped: {type(exc).__name__}: {exc}"
+    return step, "autodiff.nn.Linear + functional.cross_entropy + optim.SGD"
+
+
+def check_mlp_step() -> float:
+    """Max |difference| between the parameters after one autodiff step and one NumPy step."""
+    x, y, params = mlp_data()
+    ref = [p.copy() for p in params]
+    numpy_sgd_step(x, y, ref, LR)
+    ts = [ad.tensor(p, requires_grad=True) for p in params]
+    autodiff_sgd_step(ad.tensor(x), y, ts, LR)
+    return max(float(np.max(np.abs(t.data - r))) for t, r in zip(ts, ref))
+
+
+def bench_mlp(run: Runner) -> None:
+    """Section 1: one SGD step of the MLP, autodiff vs NumPy vs peers."""
+    x, y, params = mlp_data()
+    rows = []
+    np_params = [p.copy() for p in params]
+    t_np = run.time(lambda: numpy_sgd_step(x, y, np_params, LR))
+    rows.append(["numpy (hand-written, reference)", t_np, "reference"])
+    ad_params = [ad.tensor(p, requires_grad=True) for p in params]
+    xt = ad.tensor(x)
+    t_ad = run.time(lambda: autodiff_sgd_step(xt, y, ad_params, LR))
+    rows.append(["autodiff (raw ops)", t_ad, "tensor/matmul/tanh/log_softmax/indexing"])
+    step, note = nn_variant(x, y)
+    t_nn = run.time(step) if step is not None else NAN
+    rows.append(["autodiff (nn + optim)", t_nn, note])
+    rows += _mlp_peers(run, x, y, params)
+    print_table(
+        [[name, format_time(t), _ratio(t, t_np), note] for name, t, note in rows],
+        ["implementation", "median/step", "vs numpy", "notes"],
+        f"1. MLP {'-'.join(map(str, SIZES))} tanh, batch {BATCH}, SGD step (fwd+bwd+update)",
+    )
+    print(f"check: params after one step, autodiff vs numpy: max |diff| = {check_mlp_step():.2e}")
+    run.record("MLP step autodiff/numpy", _ratio(t_ad, t_np), "<= 1.25x", t_ad / t_np <= 1.25)
+    if step is not None:
+        run.record(
+            "MLP step autodiff.nn/numpy", _ratio(t_nn, t_np), "<= 1.25x", t_nn / t_np <= 1.25
+        )
+    for name, t, _ in rows[3:]:
+        run.record(f"MLP step autodiff/{name.split()[0]}", _ratio(t_ad, t), "-", None)
+
+
+def _mlp_peers(run: Runner, x, y, params) -> list[list]:
+    rows = []
+    torch = try_import("torch")
+    if torch is not None:
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+        tp = [torch.tensor(p, requires_grad=True) for p in params]
+        t = run.time(lambda: torch_sgd_step(torch, tx, ty, tp, LR))
+        rows.append(["torch eager", t, f"{torch.get_num_threads()} intra-op thread(s)"])
+    jax = try_import("jax")
+    if jax is not None:
+        jax.config.update("jax_enable_x64", True)
+        step = jax_step_fn(jax)
+        state = {"p": [jax.numpy.asarray(p) for p in params]}
+        jx, jy = jax.numpy.asarray(x), jax.numpy.asarray(y)
+
+        def jax_call():
+            state["p"] = step(state["p"], jx, jy)
+            jax.block_until_ready(state["p"])
+
+        rows.append(["jax (jit)", run.time(jax_call), "whole step compiled by XLA"])
+    return rows
+
+
+def _ratio(t: float, ref: float) -> str:
+    return "-" if math.isnan(t) or math.isnan(ref) else f"{t / ref:.2f}x"
+
+
+# --- 2. scalar chain ----------------------------------------------------------------------------
+def chain_forward(x: Any, sin: Callable) -> Any:
+    """Apply the alternating chain: even steps ``x*1.0001+0.001``, odd steps ``sin``."""
+    for i in range(CHAIN_STEPS):
+        x = x * 1.0001 + 0.001 if i % 2 == 0 else sin(x)
+    return x
+
+
+def chain_autodiff(x0: float, backward: bool = True) -> float:
+    """Forward (and backward) of the chain through autodiff; returns d out / d x."""
+    x = ad.tensor(x0, requires_grad=True)
+    out = chain_forward(x, ad.sin)
+    if not backward:
+        return NAN
+    out.backward()
+    return float(x.grad.data)
+
+
+def chain_python(x0: float) -> float:
+    """Floor: plain Python floats, the derivative multiplied along by hand."""
+    x, d = x0, 1.0
+    for i in range(CHAIN_STEPS):
+        if i % 2 == 0:
+            x, d = x * 1.0001 + 0.001, d * 1.0001
+        else:
+            x, d = math.sin(x), d * math.cos(x)
+    return d
+
+
+def _chain_peers() -> list[tuple[str, Callable[[float], float]]]:
+    peers = []
+    torch = try_import("torch")
+    if torch is not None:
+
+        def chain_torch(x0: float) -> float:
+            x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+            chain_forward(x, torch.sin).backward()
+            return float(x.grad)
+
+        peers.append(("torch eager", chain_torch))
+    autograd = try_import("autograd")
+    if autograd is not None:
+        sin = autograd.numpy.sin
+        peers.append(("autograd (HIPS)", autograd.grad(lambda x: chain_forward(x, sin))))
+    return peers
+
+
+def bench_chain(run: Runner) -> None:
+    """Section 2: per-op overhead on a long chain of scalar ops, forward+backward."""
+    x0 = 0.3
+    impls = [
+        ("python floats (floor)", chain_python),
+        ("autodiff fwd only", lambda v: chain_autodiff(v, backward=False)),
+        ("autodiff fwd+bwd", chain_autodiff),
+        *_chain_peers(),
+    ]
+    ref = chain_python(x0)
+    rows, per_op = [], {}
+    for name, fn in impls:
+        t = run.time(lambda fn=fn: fn(x0), max_number=1000)
+        per_op[name] = t / CHAIN_OPS
+        got = fn(x0)
+        err = "-" if math.isnan(got) else f"{abs(got - ref):.1e}"
+        rows.append([name, format_time(t), f"{per_op[name] * 1e6:.2f}", err])
+    print_table(
+        rows,
+        ["implementation", "median/chain", "us per op", "|grad err|"],
+        f"2. scalar chain: {CHAIN_STEPS} steps = {CHAIN_OPS} primitive ops forward",
+    )
+    print(
+        f"ops counted: x*1.0001+0.001 = 2 ops (mul, add), sin = 1 op; {CHAIN_STEPS} alternating "
+        f"steps = {CHAIN_OPS} ops. 'us per op' = whole fwd(+bwd) time / {CHAIN_OPS}."
+    )
+    us = per_op["autodiff fwd+bwd"] * 1e6
+    run.record("scalar chain autodiff fwd+bwd", f"{us:.2f} us/op", "<= 4 us/op", us <= 4.0)
+    if "torch eager" in per_op:
+        ratio = per_op["autodiff fwd+bwd"] / per_op["torch eager"]
+        run.record("scalar chain autodiff/torch", f"{ratio:.2f}x", "-", None)
+
+
+# --- 3. Hessian of Rosenbrock -------------------------------------------------------------------
+def rosen(x: Any) -> Any:
+    """scipy's Rosenbrock, sum 100 (x[i+1] - x[i]^2)^2 + (1 - x[i])^2, for any array library."""
+    return (100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2).sum()
+
+
+def _hessian_impls(x0: np.ndarray) -> list[tuple[str, Callable[[], Any]]]:
+    impls = [("autodiff.hessian", lambda: ad.hessian(rosen)(x0))]
+    torch = try_import("torch")
+    if torch is not None:
+        tx = torch.from_numpy(x0)
+        impls.append(("torch.func.hessian", lambda: torch.func.hessian(rosen)(tx).numpy()))
+    jax = try_import("jax")
+    if jax is not None:
+        jax.config.update("jax_enable_x64", True)
+        jhess, jx = jax.jit(jax.hessian(rosen)), jax.numpy.asarray(x0)
+        impls.append(("jax.hessian (jit)", lambda: np.asarray(jax.block_until_ready(jhess(jx)))))
+    autograd = try_import("autograd")
+    if autograd is not None:
+        impls.append(("autograd.hessian", lambda: autograd.hessian(rosen)(x0)))
+    return impls
+
+
+def bench_hessian(run: Runner) -> None:
+    """Section 3: dense Hessian of Rosenbrock at n=100 vs scipy's analytic rosen_hess and peers."""
+    scipy_opt = try_import("scipy.optimize")
+    x0 = np.random.default_rng(1).uniform(-1.5, 1.5, ROSEN_N)
+    ref = scipy_opt.rosen_hess(x0) if scipy_opt is not None else None
+    rows, times = [], {}
+    if scipy_opt is not None:
+        times["scipy"] = run.time(lambda: scipy_opt.rosen_hess(x0))
+        rows.append(["scipy.optimize.rosen_hess (analytic)", format_time(times["scipy"]), "-"])
+    for name, fn in _hessian_impls(x0):
+        times[name] = run.time(fn, max_number=200)
+        err = "-" if ref is None else f"{float(np.max(np.abs(np.asarray(fn()) - ref))):.1e}"
+        rows.append([name, format_time(times[name]), err])
+    t_ad = times["autodiff.hessian"]
+    print_table(
+        [[*r, _ratio(t_ad, times.get(_key(r[0]), NAN))] for r in rows],
+        ["implementation", "median", "max |H - rosen_hess|", "autodiff / this"],
+        f"3. Hessian of Rosenbrock, n={ROSEN_N} (dense {ROSEN_N}x{ROSEN_N})",
+    )
+    for name, t in times.items():
+        if name != "autodiff.hessian":
+            run.record(f"rosen hessian autodiff/{name}", _ratio(t_ad, t), "-", None)
+    run.record("rosen hessian autodiff", format_time(t_ad), "-", None)
+
+
+def _key(label: str) -> str:
+    return "scipy" if label.startswith("scipy") else label
+
+
+# --- main ---------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    """Run the three autodiff benchmarks and print their tables and a summary."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
+    parser.add_argument(
+        "--only", choices=("mlp", "chain", "hessian"), action="append", help="run only these"
+    )
+    args = parser.parse_args(argv)
+    run = Runner(args.quick)
+    print(machine_info())
+    print(f"mode: {'quick' if args.quick else 'full'} (median of {run.repeat} runs)")
+    sections = {"mlp": bench_mlp, "chain": bench_chain, "hessian": bench_hessian}
+    for name, section in sections.items():
+        if args.only is None or name in args.only:
+            section(run)
+    print_table(run.summary, ["benchmark", "measured", "target", "status"], "summary")
+    print("targets are informational; timings depend on the machine and its load.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
