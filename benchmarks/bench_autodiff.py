@@ -26,11 +26,23 @@ import numpy as np
 import autodiff as ad
 
 try:
-    from ._common import autonumber, format_time, machine_info, print_table, timeit_median
-    from ._common import try_import
+    from ._common import (
+        autonumber,
+        format_time,
+        machine_info,
+        print_table,
+        timeit_median,
+        try_import,
+    )
 except ImportError:  # run as a script: python benchmarks/bench_autodiff.py
-    from _common import autonumber, format_time, machine_info, print_table, timeit_median
-    from _common import try_import
+    from _common import (
+        autonumber,
+        format_time,
+        machine_info,
+        print_table,
+        timeit_median,
+        try_import,
+    )
 
 SIZES = (64, 256, 256, 10)
 BATCH = 128
