@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from .grad_mode import set_grad_enabled
+from .ops.elementwise import cast
 from .ops.shape import broadcast_to, sum_to_shape
 from .tensor import Tensor, as_array
 
@@ -58,6 +59,9 @@ def _seed(output: Tensor, gradient, who: str) -> Tensor:
 def _accumulate(grads: dict[int, Tensor], parent: Tensor, g: Tensor) -> None:
     if g.shape != parent.shape:
         g = sum_to_shape(g, parent.shape)
+    if g.dtype != parent.dtype and parent.dtype.kind == "f":
+        # A float32 input mixed with float64 constants still gets a float32 gradient.
+        g = cast(g, parent.dtype)
     key = id(parent)
     previous = grads.get(key)
     grads[key] = g if previous is None else previous + g
