@@ -1,1 +1,26 @@
-"""symdiff — lift autodiff computations into SymPy for exact derivatives of any order."""
+"""symdiff — lift autodiff computations into SymPy for exact derivatives of any order.
+
+Examples
+--------
+>>> import autodiff as ad, symdiff
+>>> lifted = symdiff.lift(lambda x: ad.sigmoid(x), 0.5)
+>>> lifted.gradient()
+[(1 - sigmoid(x))*sigmoid(x)]
+"""
+
+from __future__ import annotations
+
+from .calculus import derivative, gradient, hessian, jacobian
+from .errors import ConsistencyError, LiftError, LiftTooLarge
+from .functions import NS, relu, sigmoid, softplus
+from .hessian import SparseHessian
+from .lift import lift
+from .lifted import Lifted
+from .settings import Config, config
+from .simplify import collapse_named, simplify_expr, simplify_exprs
+
+__all__ = [
+    "Config", "ConsistencyError", "LiftError", "LiftTooLarge", "Lifted", "NS", "SparseHessian",
+    "collapse_named", "config", "derivative", "gradient", "hessian", "jacobian", "lift", "relu",
+    "sigmoid", "simplify_expr", "simplify_exprs", "softplus",
+]  # fmt: skip

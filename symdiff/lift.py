@@ -1,0 +1,337 @@
+"""``lift``: trace a function with autodiff Tensors, then replay the graph over SymPy values.
+
+``lift`` is one more interpreter of autodiff's op table: each recorded node is evaluated with
+its op's symbolic rule on NumPy object arrays (``op.sympy(NS, *arrays, **params)``, or the
+NumPy forward itself for ``STRUCTURAL`` ops).
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+import autodiff
+from autodiff.engine import toposort
+from autodiff.ops import STRUCTURAL
+from autodiff.ops import elementwise as _ew
+from autodiff.ops import linalg as _la
+from autodiff.ops import reductions as _red
+from autodiff.ops import shape as _sh
+from autodiff.tensor import Tensor
+
+from .errors import LiftError, LiftTooLarge
+from .functions import NS
+from .lifted import Lifted
+from .settings import config
+
+_OP_MODULES = (_ew, _la, _red, _sh)
+_PATCH_LOCK = threading.RLock()
+
+
+# --- constants --------------------------------------------------------------------------------
+def sympy_number(v: Any) -> sp.Basic:
+    """A clean SymPy number for ``v``: integral floats become Integers, 0.25 becomes 1/4."""
+    if isinstance(v, bool | np.bool_):
+        return sp.true if v else sp.false
+    if isinstance(v, int | np.integer):
+        return sp.Integer(int(v))
+    if isinstance(v, complex | np.complexfloating):
+        return sp.sympify(complex(v))
+    v = float(v)
+    if not np.isfinite(v):
+        return sp.nan if np.isnan(v) else (sp.oo if v > 0 else -sp.oo)
+    if v == int(v) and abs(v) < 2**53:
+        return sp.Integer(int(v))
+    frac = Fraction(v).limit_denominator(1000)
+    if float(frac) == v:
+        return sp.Rational(frac.numerator, frac.denominator)
+    return sp.Float(v)
+
+
+def constant_array(data: Any) -> np.ndarray:
+    """An object array of SymPy numbers holding ``data``."""
+    arr = np.asarray(data)
+    cache: dict = {}
+    out = np.empty(arr.shape, dtype=object)
+    for idx, v in np.ndenumerate(arr):
+        key = (type(v), v)
+        if key not in cache:
+            cache[key] = sympy_number(v)
+        out[idx] = cache[key]
+    return out
+
+
+def _sympify_array(arr: Any) -> np.ndarray:
+    arr = np.asarray(arr, dtype=object)
+    if all(isinstance(v, sp.Basic) for v in arr.flat):
+        return arr
+    out = np.empty(arr.shape, dtype=object)
+    for idx, v in np.ndenumerate(arr):
+        out[idx] = v if isinstance(v, sp.Basic) else sympy_number(v)
+    return out
+
+
+def _is_truth(v: Any) -> bool:
+    return isinstance(v, sp.logic.boolalg.Boolean) and not isinstance(v, sp.Expr)
+
+
+def _indicators(arr: np.ndarray) -> np.ndarray:
+    """Numeric tensors holding truth values (a mask cast to float) become 0/1 Piecewise."""
+    if not any(_is_truth(v) for v in arr.flat):
+        return arr
+    out = np.empty(arr.shape, dtype=object)
+    for idx, v in np.ndenumerate(arr):
+        boolean = _is_truth(v)
+        out[idx] = sp.Piecewise((1, v), (0, True)) if boolean else v
+    return out
+
+
+# --- conditions: comparisons are not recorded by autodiff, so watch them during the trace ------
+@contextmanager
+def _record_unrecorded():
+    """Record applications that autodiff keeps off the graph but that derive from a condition.
+
+    Comparisons (``differentiable=False``) and anything computed from their results (a mask
+    cast to float, ``where``'s detached condition) are kept by the id of their output array, so
+    that ``lift`` can rebuild them as relationals instead of freezing trace-time values.
+    """
+    records: dict[int, tuple] = {}
+    originals = [m.apply for m in _OP_MODULES]
+    real = originals[0]
+
+    def recording(op, *inputs, **params):
+        out = real(op, *inputs, **params)
+        if out._op is None and (
+            not op.differentiable
+            or any(isinstance(x, Tensor) and id(x.data) in records for x in inputs)
+        ):
+            records[id(out.data)] = (op, inputs, params, out)
+        return out
+
+    with _PATCH_LOCK:
+        for m in _OP_MODULES:
+            m.apply = recording
+        try:
+            yield records
+        finally:
+            for m, original in zip(_OP_MODULES, originals):
+                m.apply = original
+
+
+# --- inputs -----------------------------------------------------------------------------------
+def _arg_names(f: Callable, n: int, names: Sequence[str] | None) -> list[str]:
+    if names is not None:
+        names = [str(s) for s in names]
+        if len(names) != n:
+            raise ValueError(f"lift: {len(names)} name(s) given for {n} argument(s)")
+        return names
+    try:
+        params = list(inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) >= n:
+        return positional[:n]
+    return positional + [f"x{i}" for i in range(len(positional), n)]
+
+
+def _is_liftable(value: Any) -> bool:
+    if isinstance(value, Tensor):
+        return value.dtype.kind == "f"
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float | np.floating):
+        return True
+    return isinstance(value, np.ndarray | list | tuple) and np.asarray(value).dtype.kind == "f"
+
+
+def symbol_array(name: str, shape: tuple[int, ...]) -> np.ndarray | sp.Symbol:
+    """Real element symbols ``name[i, j]`` for an array argument, or ``name`` for a scalar."""
+    if shape == ():
+        return sp.Symbol(name, real=True)
+    out = np.empty(shape, dtype=object)
+    for idx in np.ndindex(*shape):
+        out[idx] = sp.Symbol(f"{name}[{', '.join(str(i) for i in idx)}]", real=True)
+    return out
+
+
+def _param_set(params: Any, names: list[str]) -> set[int]:
+    items = (params,) if isinstance(params, str | int) else tuple(params)
+    out = set()
+    for p in items:
+        if isinstance(p, str):
+            if p not in names:
+                raise ValueError(f"lift: params names {p!r}, not one of the arguments {names}")
+            out.add(names.index(p))
+        elif -len(names) <= int(p) < len(names):
+            out.add(int(p) % len(names))
+        else:
+            raise ValueError(f"lift: params index {p} is out of range for {len(names)} argument(s)")
+    return out
+
+
+# --- the interpreter --------------------------------------------------------------------------
+class _Replay:
+    """Values of the traced tensors as SymPy object arrays, keyed by tensor id."""
+
+    def __init__(self, records: dict, limit: int):
+        self.values: dict[int, np.ndarray] = {}
+        self.records = records
+        self.limit = limit
+
+    def check_size(self, t: Tensor, what: str) -> None:
+        if t.size > self.limit:
+            raise LiftTooLarge(
+                f"lift: {what} of shape {t.shape} has {t.size} elements, more than the limit "
+                f"symdiff.config.max_elements = {self.limit}; pass max_elements= to lift "
+                "a larger computation"
+            )
+
+    def value(self, t: Any) -> np.ndarray:
+        if not isinstance(t, Tensor):
+            return constant_array(t)
+        if id(t) in self.values:
+            return self.values[id(t)]
+        record = self.records.get(id(t.data))
+        if record is None:
+            return constant_array(t.data)
+        op, inputs, params, out = record
+        self.check_size(out, f"condition tensor (output of op {op.name!r})")
+        val = self.run(op, [self.value(x) for x in inputs], params, out)
+        self.values[id(t)] = val
+        return val
+
+    def run(self, op, args: list, params: dict, traced: Tensor) -> np.ndarray:
+        if op.sympy is None:
+            raise LiftError(f"lift: op {op.name!r} has no symbolic rule")
+        try:
+            if op.sympy == STRUCTURAL:
+                out = _sympify_array(op.forward(*args, **params))
+            else:
+                out = np.asarray(op.sympy(NS, *args, **params), dtype=object)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise LiftError(f"lift: the symbolic rule of op {op.name!r} failed: {exc}") from None
+        if out.shape != traced.shape:
+            raise LiftError(
+                f"lift: op {op.name!r} gave a symbolic result of shape {out.shape}, "
+                f"expected {traced.shape}"
+            )
+        return _indicators(out) if traced.dtype.kind in "iuf" else out
+
+    def replay(self, roots: list[Tensor]) -> None:
+        for t in toposort(roots):
+            if id(t) in self.values:
+                continue
+            if t._op is None:
+                self.values[id(t)] = constant_array(t.data)
+                continue
+            self.check_size(t, f"tensor (output of op {t._op.name!r})")
+            args = [self.value(p) for p in t._parents]
+            self.values[id(t)] = self.run(t._op, args, t._params, t)
+
+
+def lift(
+    f: Callable,
+    *example_args: Any,
+    names: Sequence[str] | None = None,
+    params: Any = (),
+    max_elements: int | None = None,
+) -> Lifted:
+    """Trace ``f`` on example arguments and replay it over SymPy symbols.
+
+    Floating-point arguments (numbers, arrays, Tensors) become real symbols: a scalar ``x``
+    becomes ``x``, an array ``W`` becomes element symbols ``W[0, 0]``, ``W[0, 1]``, ...; other
+    arguments (ints, strings, callables) are passed through unchanged. Symbol names come from
+    ``f``'s parameter names unless ``names`` is given. Arguments named (or indexed) in
+    ``params`` stay symbolic but are not differentiated (data, hyper-parameters).
+
+    Python control flow is frozen at trace time, as in any tracer: an ``if`` on a tensor value
+    or a loop whose length depends on one takes the branch of the example arguments. Use
+    ``where`` / comparisons on tensors (lifted to ``Piecewise`` and relationals) for branches
+    that must stay symbolic.
+
+    Parameters
+    ----------
+    f : callable
+        Written with autodiff operations.
+    *example_args
+        One value per argument of ``f``; they fix the shapes (and any frozen control flow).
+    names : sequence of str, optional
+        Symbol names, one per argument.
+    params : str, int or sequence of them
+        Arguments held symbolic but left out of ``variables``.
+    max_elements : int, optional
+        Largest tensor size allowed (default ``symdiff.config.max_elements``).
+
+    Returns
+    -------
+    Lifted
+
+    Examples
+    --------
+    >>> import autodiff as ad, symdiff
+    >>> lifted = symdiff.lift(lambda x, y: ad.sin(x) * y, 1.0, 2.0)
+    >>> lifted.expr
+    y*sin(x)
+    >>> lifted.gradient()
+    [y*cos(x), sin(x)]
+    """
+    limit = config.max_elements if max_elements is None else int(max_elements)
+    arg_names = _arg_names(f, len(example_args), names)
+    held = _param_set(params, arg_names)
+    call, inputs, symbols, shapes = list(example_args), {}, {}, {}
+    for i, (name, value) in enumerate(zip(arg_names, example_args)):
+        if not _is_liftable(value):
+            continue
+        data = np.asarray(value.data if isinstance(value, Tensor) else value)
+        if data.size > limit:
+            raise LiftTooLarge(
+                f"lift: argument {name!r} of shape {data.shape} has {data.size} elements, more "
+                f"than the limit symdiff.config.max_elements = {limit}; pass max_elements="
+            )
+        call[i] = Tensor(data, requires_grad=True)
+        inputs[i] = call[i]
+        symbols[name] = symbol_array(name, data.shape)
+        shapes[name] = data.shape
+    with _record_unrecorded() as records, autodiff.enable_grad():
+        out = f(*call)
+        replay = _Replay(records, limit)
+    for i, t in inputs.items():
+        sym = symbols[arg_names[i]]
+        replay.values[id(t)] = np.asarray(sym, dtype=object)
+    if not isinstance(out, Tensor):
+        raise_if_not_array(out, f)
+        out = Tensor(np.asarray(out))
+    extra = [x for rec in records.values() for x in rec[1] if isinstance(x, Tensor)]
+    replay.replay([out] + [x for x in extra if x.requires_grad])
+    output = replay.value(out)
+    return Lifted(
+        output=output[()] if output.ndim == 0 else output,
+        variables=_flat(symbols, [arg_names[i] for i in inputs if i not in held]),
+        parameters=_flat(symbols, [arg_names[i] for i in inputs if i in held]),
+        symbols=symbols,
+        arg_shapes=shapes,
+        arg_names=arg_names,
+    )
+
+
+def raise_if_not_array(out: Any, f: Callable) -> None:
+    """Reject outputs that are neither Tensors nor numbers (tuples, dicts, None)."""
+    if out is None or isinstance(out, tuple | dict | list | str):
+        name = getattr(f, "__name__", type(f).__name__)
+        raise LiftError(f"lift: {name} must return one Tensor, got {type(out).__name__}")
+
+
+def _flat(symbols: dict, names: list[str]) -> tuple[sp.Symbol, ...]:
+    out: list[sp.Symbol] = []
+    for name in names:
+        s = symbols[name]
+        out.extend(s.ravel().tolist() if isinstance(s, np.ndarray) else [s])
+    return tuple(out)

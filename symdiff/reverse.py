@@ -1,0 +1,151 @@
+"""Reverse accumulation over a SymPy expression DAG: all first partials in one sweep.
+
+Equal subexpressions are one node (SymPy expressions hash structurally), so a subexpression
+shared by many terms is differentiated once and its adjoint is reused, instead of the
+``n`` independent ``sympy.diff`` calls whose cost and output size grow as ``O(n^2)``.
+Adjoint contributions are collected in lists and summed with one n-ary ``Add`` per node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import sympy as sp
+
+# Step functions are differentiated as 0 almost everywhere, as autodiff does (DESIGN.md):
+# keeping DiracDelta out keeps formulas readable and Hessians of relu models sparse.
+_ZERO_DERIVATIVE = (sp.Heaviside, sp.sign)
+
+
+def _children(node: sp.Basic) -> tuple:
+    """The differentiable operands of ``node`` (conditions of a Piecewise are not)."""
+    if isinstance(node, sp.Piecewise):
+        return tuple(pair.expr for pair in node.args)
+    if isinstance(node, sp.Add | sp.Mul | sp.Pow) or _is_function(node):
+        return node.args
+    return ()
+
+
+def _is_function(node: sp.Basic) -> bool:
+    return isinstance(node, sp.Function) and not isinstance(node, sp.Piecewise)
+
+
+def _is_opaque(node: sp.Basic) -> bool:
+    """Nodes differentiated as a whole by ``sympy.diff`` (Derivative, Integral, Sum, ...)."""
+    return isinstance(node, sp.Expr) and not node.is_Atom and not _children(node)
+
+
+def _sweep_order(expr: sp.Basic, targets: frozenset) -> tuple[list[sp.Basic], dict]:
+    """Nodes of ``expr`` that depend on ``targets``, children before parents (iterative)."""
+    depends: dict[sp.Basic, bool] = {}
+    order: list[sp.Basic] = []
+    stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            dep = any(depends[c] for c in _children(node))
+            dep = dep or (_is_opaque(node) and bool(node.free_symbols & targets))
+            depends[node] = dep
+            if dep:
+                order.append(node)
+            continue
+        if node in depends:
+            continue
+        if node.is_Atom:
+            depends[node] = node in targets
+            if depends[node]:
+                order.append(node)
+            continue
+        depends[node] = False  # placeholder until its children are done
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node) if c not in depends)
+    return order, depends
+
+
+def _dummy_partial(node: sp.Basic, i: int) -> sp.Expr:
+    """d node / d args[i] by replacing that one position with a Dummy (generic fallback)."""
+    d = sp.Dummy("d")
+    args = list(node.args)
+    arg = args[i]
+    args[i] = d
+    return node.func(*args).diff(d).xreplace({d: arg})
+
+
+def _function_partial(node: sp.Function, i: int) -> sp.Expr:
+    if isinstance(node, _ZERO_DERIVATIVE):
+        return sp.S.Zero
+    try:
+        return node.fdiff(i + 1)
+    except (sp.ArgumentIndexError, NotImplementedError, TypeError, AttributeError):
+        return _dummy_partial(node, i)
+
+
+def _piecewise_partial(node: sp.Piecewise, i: int) -> sp.Expr:
+    pieces = [(sp.S.One if j == i else sp.S.Zero, p.cond) for j, p in enumerate(node.args)]
+    return sp.Piecewise(*pieces)
+
+
+def _local_partials(node: sp.Basic, depends: dict) -> list[tuple[sp.Basic, sp.Expr]]:
+    """(child, d node / d child) for every operand position of ``node`` that depends."""
+    kids = _children(node)
+    out = []
+    for i, child in enumerate(kids):
+        if not depends.get(child, False):
+            continue
+        if isinstance(node, sp.Add):
+            p = sp.S.One
+        elif isinstance(node, sp.Mul):
+            p = sp.Mul(*(kids[:i] + kids[i + 1 :]))
+        elif isinstance(node, sp.Pow):
+            base, e = kids
+            p = e * base ** (e - 1) if i == 0 else node * sp.log(base)
+        elif isinstance(node, sp.Piecewise):
+            p = _piecewise_partial(node, i)
+        else:
+            p = _function_partial(node, i)
+        out.append((child, p))
+    return out
+
+
+def adjoints(expr: sp.Basic, targets: Iterable[sp.Symbol]) -> dict[sp.Symbol, sp.Expr]:
+    """d expr / d t for every ``t`` in ``targets`` that ``expr`` depends on, in one sweep."""
+    expr = sp.sympify(expr)
+    targets = frozenset(targets)
+    order, depends = _sweep_order(expr, targets)
+    contributions: dict[sp.Basic, list] = {expr: [sp.S.One]}
+    result: dict[sp.Symbol, sp.Expr] = {}
+    for node in reversed(order):
+        terms = contributions.pop(node, None)
+        if not terms:
+            continue
+        bar = terms[0] if len(terms) == 1 else sp.Add(*terms)
+        if bar == 0:
+            continue
+        if node.is_Atom:
+            result[node] = bar
+        elif _is_opaque(node):
+            for t in node.free_symbols & targets:
+                contributions.setdefault(t, []).append(bar * node.diff(t))
+        else:
+            for child, p in _local_partials(node, depends):
+                if p != 0:
+                    contributions.setdefault(child, []).append(bar * p)
+    for t, terms in contributions.items():  # opaque contributions reach symbols late
+        if t in targets:
+            result[t] = sp.Add(result.get(t, sp.S.Zero), *terms)
+    return {t: v for t, v in result.items() if v != 0}
+
+
+def gradient_raw(expr: sp.Basic, variables: Sequence[sp.Symbol]) -> list[sp.Expr]:
+    """All first partials of ``expr`` in ``variables`` order, unsimplified."""
+    adj = adjoints(expr, variables)
+    return [adj.get(v, sp.S.Zero) for v in variables]
+
+
+def diff_raw(expr: sp.Basic, wrt: Sequence[sp.Symbol]) -> sp.Expr:
+    """The mixed partial of ``expr`` w.r.t. ``wrt`` (one entry per differentiation)."""
+    for v in wrt:
+        expr = adjoints(expr, (v,)).get(v, sp.S.Zero)
+        if expr == 0:
+            break
+    return expr

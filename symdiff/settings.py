@@ -1,0 +1,22 @@
+"""Run-time settings of symdiff: size limits of a lift and the bounds of simplification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Config:
+    """Mutable settings, read at call time (``symdiff.config.max_elements = ...``)."""
+
+    max_elements: int = 100_000
+    """Largest number of elements any one tensor of a lifted computation may have."""
+    fast_size: int = 120
+    """``simplify="fast"`` runs its rewrites only on entries with at most this many operations."""
+    full_size: int = 400
+    """``simplify="full"`` hands entries up to this many operations to ``sympy.simplify``."""
+    budget: float = 5.0
+    """Default time budget, in seconds, of ``simplify="full"`` over one result."""
+
+
+config = Config()

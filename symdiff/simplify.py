@@ -1,0 +1,175 @@
+"""Bounded simplification: ``"none"``, ``"fast"`` (cheap rewrites, never hangs) and ``"full"``.
+
+``fast`` first collapses exponential patterns into named functions — ``1/(1 + exp(-u))`` into
+``sigmoid(u)``, ``log(1 + exp(u))`` into ``softplus(u)``, ``(e^u - e^-u)/(e^u + e^-u)`` into
+``tanh(u)`` — then, on entries below ``config.fast_size`` operations only, keeps the smallest
+of a few linear-time rewrites (``factor_terms``). ``full`` runs ``sympy.simplify`` on entries
+below ``config.full_size`` while the time budget lasts, and ``fast`` on the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import sympy as sp
+
+from .functions import sigmoid, softplus
+from .settings import config
+
+LEVELS = ("none", "fast", "full")
+
+
+def check_level(level: str) -> str:
+    """Return ``level`` if it names a simplification level, else raise ValueError."""
+    if level not in LEVELS:
+        raise ValueError(f"simplify must be one of {LEVELS}, got {level!r}")
+    return level
+
+
+def node_count(expr: sp.Basic, limit: int) -> int:
+    """Number of nodes of ``expr``, counting at most ``limit + 1`` (cheap size test)."""
+    n = 0
+    for _ in sp.preorder_traversal(expr):
+        n += 1
+        if n > limit:
+            break
+    return n
+
+
+def _exp_arg(e: sp.Basic):
+    return e.args[0] if isinstance(e, sp.exp) else None
+
+
+def _one_plus_exp(e: sp.Basic):
+    """``w`` when ``e`` is ``1 + exp(w)``, else None."""
+    if not isinstance(e, sp.Add) or len(e.args) != 2 or sp.S.One not in e.args:
+        return None
+    other = e.args[0] if e.args[1] == 1 else e.args[1]
+    return _exp_arg(other)
+
+
+def _tanh_pair(num: sp.Basic, den: sp.Basic):
+    """``w`` when ``num/den`` is ``(e^w - e^-w)/(e^w + e^-w)``, else None."""
+    if not (isinstance(den, sp.Add) and len(den.args) == 2):
+        return None
+    a, b = (_exp_arg(t) for t in den.args)
+    if a is None or b is None or a != -b:
+        return None
+    w = b if a.could_extract_minus_sign() else a
+    return w if sp.expand(num - (sp.exp(w) - sp.exp(-w))) == 0 else None
+
+
+def _rewrite_mul(node: sp.Mul) -> sp.Expr:
+    factors = list(node.args)
+    for i, f in enumerate(factors):  # exp(w) * sigmoid(-w) = sigmoid(w)
+        w = _exp_arg(f)
+        if w is not None and sigmoid(-w) in factors:
+            rest = [g for j, g in enumerate(factors) if j != i]
+            rest.remove(sigmoid(-w))
+            return _rewrite_mul_sigmoids(sp.Mul(sigmoid(w), *rest))
+    for i, f in enumerate(factors):
+        if isinstance(f, sp.Pow) and f.exp == -1:
+            for j, g in enumerate(factors):
+                w = _tanh_pair(g, f.base) if j != i else None
+                if w is not None:
+                    rest = [h for k, h in enumerate(factors) if k not in (i, j)]
+                    return sp.Mul(sp.tanh(w), *rest)
+    return _rewrite_mul_sigmoids(node)
+
+
+def _rewrite_mul_sigmoids(node: sp.Expr) -> sp.Expr:
+    """``sigmoid(u) * sigmoid(-u)`` reads better as ``sigmoid(u) * (1 - sigmoid(u))``."""
+    if not isinstance(node, sp.Mul):
+        return node
+    sigs = [f for f in node.args if isinstance(f, sigmoid)]
+    sigs += [f.base for f in node.args if isinstance(f, sp.Pow) and isinstance(f.base, sigmoid)]
+    for s in sigs:
+        u = s.args[0]
+        if u.could_extract_minus_sign() and sigmoid(-u) in sigs:
+            return node.xreplace({s: 1 - sigmoid(-u)})
+    return node
+
+
+def _rewrite_node(node: sp.Basic) -> sp.Basic:
+    if isinstance(node, sp.Pow) and node.exp.is_negative:
+        w = _one_plus_exp(node.base)
+        if w is not None:
+            return sigmoid(-w) ** (-node.exp)
+    if isinstance(node, sp.log):
+        w = _one_plus_exp(node.args[0])
+        if w is not None:
+            return softplus(w)
+    if isinstance(node, sp.Mul):
+        return _rewrite_mul(node)
+    return node
+
+
+def collapse_named(expr: sp.Basic) -> sp.Basic:
+    """Rewrite exponential patterns into ``sigmoid``, ``softplus`` and ``tanh``, bottom-up."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp):
+        return expr
+    memo: dict[sp.Basic, sp.Basic] = {}
+
+    def visit(node: sp.Basic) -> sp.Basic:
+        if node in memo:
+            return memo[node]
+        if node.is_Atom or not node.has(sp.exp):
+            out = node
+        else:
+            args = [visit(a) for a in node.args]
+            rebuilt = node.func(*args) if args != list(node.args) else node
+            out = _rewrite_node(rebuilt)
+        memo[node] = out
+        return out
+
+    return visit(expr)
+
+
+def _smallest(candidates: list[sp.Expr]) -> sp.Expr:
+    best, best_ops = candidates[0], sp.count_ops(candidates[0])
+    for c in candidates[1:]:
+        ops = sp.count_ops(c)
+        if ops < best_ops:
+            best, best_ops = c, ops
+    return best
+
+
+def fast(expr: sp.Basic) -> sp.Basic:
+    """Cheap, bounded clean-up of one expression (see the module docstring)."""
+    expr = collapse_named(sp.sympify(expr))
+    if not isinstance(expr, sp.Expr) or expr.is_Atom:
+        return expr
+    if node_count(expr, config.fast_size) > config.fast_size:
+        return expr
+    return _smallest([expr, sp.factor_terms(expr)])
+
+
+def full(expr: sp.Basic) -> sp.Basic:
+    """``sympy.simplify`` (small entries only), keeping the smaller of it and ``fast``."""
+    quick = fast(expr)
+    if not isinstance(quick, sp.Expr) or node_count(quick, config.full_size) > config.full_size:
+        return quick
+    try:
+        slow = collapse_named(sp.simplify(quick))
+    except (TypeError, ValueError, NotImplementedError, RecursionError):
+        return quick
+    return _smallest([quick, slow])
+
+
+def simplify_exprs(
+    exprs: Sequence[sp.Basic], level: str = "fast", budget: float | None = None
+) -> list[sp.Basic]:
+    """Simplify each entry at ``level``; ``full`` turns to ``fast`` once ``budget`` is spent."""
+    check_level(level)
+    if level == "none":
+        return list(exprs)
+    if level == "fast":
+        return [fast(e) for e in exprs]
+    deadline = time.perf_counter() + (config.budget if budget is None else budget)
+    return [full(e) if time.perf_counter() < deadline else fast(e) for e in exprs]
+
+
+def simplify_expr(expr: sp.Basic, level: str = "fast", budget: float | None = None) -> sp.Basic:
+    """Simplify one expression at ``level`` (see :func:`simplify_exprs`)."""
+    return simplify_exprs([expr], level, budget)[0]
