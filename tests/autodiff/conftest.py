@@ -38,7 +38,7 @@ class Case:
         return self.domains[min(i, len(self.domains) - 1)]
 
 
-def sample(domain: str, shape: Shape, rng: np.random.Generator) -> np.ndarray:
+def _sample(domain: str, shape: Shape, rng: np.random.Generator) -> np.ndarray:
     """Random float64 values of ``shape`` from ``domain``, kept away from kinks and ties."""
     if domain == "real":
         return rng.uniform(-2.0, 2.0, shape)
@@ -60,7 +60,7 @@ def sample(domain: str, shape: Shape, rng: np.random.Generator) -> np.ndarray:
 
 def _make_inputs(case: Case, shapes, rng, dtype=np.float64) -> list[np.ndarray]:
     """One input array per argument of ``case``."""
-    return [sample(case.domain(i), s, rng).astype(dtype) for i, s in enumerate(shapes)]
+    return [_sample(case.domain(i), s, rng).astype(dtype) for i, s in enumerate(shapes)]
 
 
 def _t(x):
@@ -415,7 +415,13 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(20261128)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
+def sample() -> Callable[..., np.ndarray]:
+    """The function ``sample(domain, shape, rng)`` (session-scoped: usable under hypothesis)."""
+    return _sample
+
+
+@pytest.fixture(scope="session")
 def make_inputs() -> Callable[..., list[np.ndarray]]:
     """``make_inputs(case, shapes, rng, dtype=float64)``: one input array per argument."""
     return _make_inputs
