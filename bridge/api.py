@@ -1,0 +1,208 @@
+"""``bridge.compile``: from a function, a lifted computation or a SymPy expression to kernels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+import autodiff
+import symdiff
+
+from . import cache
+from .codegen import CODEGEN_VERSION, DERIVATIVES, DTYPES, TARGETS, KernelSpec, generate
+from .compiled import Compiled
+
+
+@dataclass
+class _Problem:
+    """A scalar expression, its differentiated symbols and its parameter symbols."""
+
+    expr: sp.Expr
+    variables: tuple[sp.Symbol, ...]
+    parameters: tuple[sp.Symbol, ...]
+    defaults: np.ndarray | None = None
+    lifted: Any = None
+
+    def gradient(self) -> list[sp.Expr]:
+        if self.lifted is not None:
+            return list(self.lifted.gradient())
+        return list(symdiff.gradient(self.expr, self.variables))
+
+    def hessian(self):
+        if self.lifted is not None:
+            return self.lifted.hessian()
+        return symdiff.hessian(self.expr, self.variables)
+
+    def key(self, target: str, dtype: str, kinds: tuple[str, ...]) -> str:
+        """Hash of everything the generated source depends on."""
+        parts = [
+            CODEGEN_VERSION,
+            autodiff.__version__,
+            target,
+            dtype,
+            ",".join(kinds),
+            sp.srepr(self.variables),
+            sp.srepr(self.parameters),
+            sp.srepr(self.expr),
+        ]
+        return cache.digest("\n".join(parts))
+
+
+def _is_lifted(obj) -> bool:
+    return all(hasattr(obj, a) for a in ("expr", "variables", "parameters", "gradient", "hessian"))
+
+
+def _symbols(items, what: str) -> tuple[sp.Symbol, ...]:
+    items = tuple(items) if isinstance(items, Sequence | tuple | list) else (items,)
+    for s in items:
+        if not isinstance(s, sp.Symbol):
+            raise TypeError(f"compile: {what} must be SymPy symbols, got {s!r}")
+    if len(set(items)) != len(items):
+        raise ValueError(f"compile: {what} lists a symbol twice")
+    return items
+
+
+def _from_expr(expr, wrt, params) -> _Problem:
+    expr = sp.sympify(expr)
+    if not isinstance(expr, sp.Expr):
+        raise TypeError(f"compile: expected a scalar SymPy expression, got {type(expr).__name__}")
+    parameters = _symbols(params or (), "params")
+    if wrt is None:
+        free = expr.free_symbols - set(parameters)
+        wrt = sorted(free, key=sp.default_sort_key)
+    variables = _symbols(wrt, "wrt")
+    both = set(variables) & set(parameters)
+    if both:
+        raise ValueError(f"compile: {sorted(map(str, both))} are listed in both wrt and params")
+    if not variables:
+        raise ValueError("compile: the expression has no variable to differentiate")
+    return _Problem(expr, variables, parameters)
+
+
+def _param_defaults(example_args: tuple, params) -> np.ndarray | None:
+    """The flattened values of the example arguments marked as parameters, if indices."""
+    if not params:
+        return None
+    if all(isinstance(i, int | np.integer) for i in params):
+        chunks = [np.ravel(np.asarray(example_args[i], dtype=float)) for i in params]
+        return np.concatenate(chunks) if chunks else None
+    return None
+
+
+def _problem(f, example_args: tuple, wrt, params, names) -> _Problem:
+    if isinstance(f, sp.Basic):
+        if example_args:
+            raise TypeError("compile: example arguments are only taken with a callable")
+        return _from_expr(f, wrt, params)
+    if wrt is not None:
+        raise TypeError("compile: wrt is only taken with a SymPy expression")
+    if _is_lifted(f):
+        lifted, defaults = f, None
+    elif callable(f):
+        if not example_args:
+            raise TypeError("compile: a callable needs example arguments to be lifted")
+        lifted = symdiff.lift(f, *example_args, names=names, params=tuple(params or ()))
+        defaults = _param_defaults(example_args, params)
+    else:
+        raise TypeError(f"compile: cannot compile an object of type {type(f).__name__}")
+    variables, parameters = tuple(lifted.variables), tuple(lifted.parameters)
+    if defaults is not None and len(defaults) != len(parameters):
+        defaults = None
+    return _Problem(lifted.expr, variables, parameters, defaults, lifted)
+
+
+def _spec(problem: _Problem, target: str, dtype: str, kinds: tuple[str, ...]) -> KernelSpec:
+    spec = KernelSpec(problem.expr, problem.variables, problem.parameters, dtype=dtype)
+    spec.target = target
+    if "grad" in kinds:
+        spec.grad = problem.gradient()
+    if "hessian" in kinds:
+        h = problem.hessian()
+        spec.hess_rows = np.asarray(h.rows, dtype=np.int64)
+        spec.hess_cols = np.asarray(h.cols, dtype=np.int64)
+        spec.hess_values = list(h.values)
+    return spec
+
+
+def _options(target: str, dtype, derivatives) -> tuple[str, str, tuple[str, ...]]:
+    if target not in TARGETS:
+        raise ValueError(f"compile: unknown target {target!r}; choose one of {TARGETS}")
+    dtype = np.dtype(dtype).name
+    if dtype not in DTYPES:
+        raise ValueError(f"compile: dtype {dtype!r} is not supported; choose one of {DTYPES}")
+    if isinstance(derivatives, str):
+        derivatives = (derivatives,)
+    unknown = set(derivatives) - set(DERIVATIVES)
+    if unknown:
+        raise ValueError(f"compile: unknown derivatives {sorted(unknown)}; use {DERIVATIVES}")
+    kinds = tuple(k for k in DERIVATIVES if k in derivatives or k == "value")
+    return target, dtype, kinds
+
+
+def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
+    f: Callable | sp.Expr | Any,
+    *example_args: Any,
+    target: str = "cpu",
+    dtype: Any = "float64",
+    derivatives: Sequence[str] = DERIVATIVES,
+    wrt: Sequence[sp.Symbol] | None = None,
+    params: Sequence[Any] | None = None,
+    names: Sequence[str] | None = None,
+) -> Compiled:
+    """Compile the value, gradient and Hessian of a scalar function to numba kernels.
+
+    Parameters
+    ----------
+    f : callable, Lifted or sympy.Expr
+        A function of arrays (lifted with ``symdiff.lift(f, *example_args, params=params)``),
+        an already lifted computation, or a SymPy expression.
+    *example_args
+        Example arguments for a callable: they fix shapes (and default parameter values).
+    target : {"cpu", "parallel", "cuda"}
+        Serial ``njit``, a ``prange`` loop over the points of a batch, or one CUDA thread per
+        point.
+    dtype : {"float64", "float32"}
+        Kernel precision; float32 kernels keep literals and temporaries in float32.
+    derivatives : sequence of {"value", "grad", "hessian"}
+        What to generate; the value is always available.
+    wrt, params : sequence of sympy.Symbol
+        For an expression: the variables (default: its other free symbols, sorted) and the
+        parameters passed at call time as ``p``. For a callable, ``params`` marks arguments
+        (as in ``symdiff.lift``) whose values are passed at call time.
+
+    Returns
+    -------
+    Compiled
+        ``.value(x, p)``, ``.grad``, ``.value_and_grad``, ``.hessian(x, p, sparse=False)``.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> import bridge
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> c = bridge.compile(x**2 * y + sp.sin(y), wrt=[x, y])
+    >>> c.grad([1.0, 0.0]).tolist()
+    [0.0, 2.0]
+    >>> c.hessian([[1.0, 0.0], [2.0, 0.0]]).shape
+    (2, 2, 2)
+    """
+    target, dtype, kinds = _options(target, dtype, derivatives)
+    problem = _problem(f, example_args, wrt, params, names)
+    key = problem.key(target, dtype, kinds)
+    known = cache.lookup(key)
+    module = cache.load_digest(known) if known else None
+    if module is None:
+        source = generate(_spec(problem, target, dtype, kinds))
+        module = cache.load_source(source)
+        cache.record(key, cache.digest(source))
+    return Compiled(
+        module,
+        expr=problem.expr,
+        variables=problem.variables,
+        parameters=problem.parameters,
+        default_params=problem.defaults,
+    )
