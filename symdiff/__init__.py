@@ -11,16 +11,21 @@ Examples
 from __future__ import annotations
 
 from .calculus import derivative, gradient, hessian, jacobian
+from .cli import formula_cli
 from .errors import ConsistencyError, LiftError, LiftTooLarge
+from .formula import Formula, formula
 from .functions import NS, relu, sigmoid, softplus
 from .hessian import SparseHessian
 from .lift import lift
 from .lifted import Lifted
+from .numeric import numpy_function
+from .parse import parse_expression
 from .settings import Config, config
 from .simplify import collapse_named, simplify_expr, simplify_exprs
 
 __all__ = [
-    "Config", "ConsistencyError", "LiftError", "LiftTooLarge", "Lifted", "NS", "SparseHessian",
-    "collapse_named", "config", "derivative", "gradient", "hessian", "jacobian", "lift", "relu",
+    "Config", "ConsistencyError", "Formula", "LiftError", "LiftTooLarge", "Lifted", "NS",
+    "SparseHessian", "collapse_named", "config", "derivative", "formula", "formula_cli",
+    "gradient", "hessian", "jacobian", "lift", "numpy_function", "parse_expression", "relu",
     "sigmoid", "simplify_expr", "simplify_exprs", "softplus",
 ]  # fmt: skip

@@ -60,14 +60,36 @@ def _tanh_pair(num: sp.Basic, den: sp.Basic):
     return w if sp.expand(num - (sp.exp(w) - sp.exp(-w))) == 0 else None
 
 
+def _sigmoid_powers(factors: list) -> list[tuple[int, sp.Expr, int]]:
+    """(position, argument, integer power) of every ``sigmoid(u)**k`` factor."""
+    out = []
+    for i, f in enumerate(factors):
+        base, k = (f.base, f.exp) if isinstance(f, sp.Pow) else (f, sp.S.One)
+        if isinstance(base, sigmoid) and k.is_Integer and k > 0:
+            out.append((i, base.args[0], int(k)))
+    return out
+
+
+def _absorb_exp(factors: list) -> sp.Expr | None:
+    """``exp(m*u) * sigmoid(-u)**k = sigmoid(u)**m * sigmoid(-u)**(k - m)`` for ``m <= k``."""
+    sigs = _sigmoid_powers(factors)
+    for i, f in enumerate(factors):
+        v = _exp_arg(f)
+        if v is None:
+            continue
+        for j, arg, k in sigs:
+            m = sp.cancel(-v / arg) if arg != 0 else None
+            if m is not None and m.is_Integer and 1 <= m <= k:
+                rest = [g for n, g in enumerate(factors) if n not in (i, j)]
+                return sp.Mul(sigmoid(-arg) ** m, sigmoid(arg) ** (k - m), *rest)
+    return None
+
+
 def _rewrite_mul(node: sp.Mul) -> sp.Expr:
     factors = list(node.args)
-    for i, f in enumerate(factors):  # exp(w) * sigmoid(-w) = sigmoid(w)
-        w = _exp_arg(f)
-        if w is not None and sigmoid(-w) in factors:
-            rest = [g for j, g in enumerate(factors) if j != i]
-            rest.remove(sigmoid(-w))
-            return _rewrite_mul_sigmoids(sp.Mul(sigmoid(w), *rest))
+    absorbed = _absorb_exp(factors)
+    if absorbed is not None:
+        return _rewrite_node(absorbed) if isinstance(absorbed, sp.Mul) else absorbed
     for i, f in enumerate(factors):
         if isinstance(f, sp.Pow) and f.exp == -1:
             for j, g in enumerate(factors):
@@ -142,6 +164,8 @@ def fast(expr: sp.Basic) -> sp.Basic:
         return expr
     if node_count(expr, config.fast_size) > config.fast_size:
         return expr
+    if expr.has(sp.Piecewise):
+        expr = sp.piecewise_fold(expr)
     return _smallest([expr, sp.factor_terms(expr)])
 
 

@@ -1,0 +1,214 @@
+"""Readable derivative formulas: plain text, SymPy unicode, LaTeX and Jupyter display."""
+
+from __future__ import annotations
+
+import inspect
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sympy as sp
+
+from .lifted import Lifted
+from .parse import parse_expression
+from .reverse import adjoints
+from .simplify import check_level, collapse_named, simplify_exprs
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _groups(wrt: tuple[sp.Symbol, ...]) -> list[tuple[sp.Symbol, int]]:
+    counts = Counter(wrt)
+    return [(v, counts[v]) for v in dict.fromkeys(wrt)]
+
+
+def label_text(wrt: tuple[sp.Symbol, ...], name: str = "f") -> str:
+    """``df/dx``, ``d2f/dx2``, ``d2f/dxdy`` (plain ASCII)."""
+    if not wrt:
+        return name
+    n = len(wrt)
+    den = "".join(f"d{v}" + (str(k) if k > 1 else "") for v, k in _groups(wrt))
+    return f"d{n if n > 1 else ''}{name}/{den}"
+
+
+def label_pretty(wrt: tuple[sp.Symbol, ...], name: str = "f") -> str:
+    """``∂f/∂x``, ``∂²f/∂x²``, ``∂²f/∂x∂y``."""
+    if not wrt:
+        return name
+    n = len(wrt)
+    sup = str(n).translate(_SUPERSCRIPT) if n > 1 else ""
+    den = "".join(
+        f"∂{v}" + (str(k).translate(_SUPERSCRIPT) if k > 1 else "") for v, k in _groups(wrt)
+    )
+    return f"∂{sup}{name}/{den}"
+
+
+def label_latex(wrt: tuple[sp.Symbol, ...], name: str = "f") -> str:
+    r"""``\frac{\partial^{2} f}{\partial x \partial y}``."""
+    if not wrt:
+        return name
+    n = len(wrt)
+    sup = f"^{{{n}}}" if n > 1 else ""
+    den = " ".join(
+        rf"\partial {sp.latex(v)}" + (f"^{{{k}}}" if k > 1 else "") for v, k in _groups(wrt)
+    )
+    return rf"\frac{{\partial{sup} {name}}}{{{den}}}"
+
+
+class Formula:
+    """Derivative formulas, one entry per distinct partial (symmetric duplicates dropped).
+
+    ``str()`` is plain text: the bare expression for a single entry, else one
+    ``label = expr`` line per entry. ``pretty()`` and ``latex()`` use SymPy's printers, so
+    named functions read ``σ(x)``, ``softplus(x)``, ``relu(x)``.
+    """
+
+    def __init__(self, expr: sp.Expr, variables, entries: list[tuple[tuple, sp.Expr]]):
+        self.function = expr
+        self.variables = tuple(variables)
+        self.entries = list(entries)
+
+    @property
+    def exprs(self) -> list[sp.Expr]:
+        """The expressions, in entry order."""
+        return [e for _, e in self.entries]
+
+    @property
+    def expr(self) -> sp.Expr:
+        """The expression of a single-entry formula."""
+        if len(self.entries) != 1:
+            raise ValueError(f"Formula has {len(self.entries)} entries; use .exprs or .entries")
+        return self.entries[0][1]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __str__(self) -> str:
+        if len(self.entries) == 1:
+            return str(self.entries[0][1])
+        return "\n".join(f"{label_text(w)} = {e}" for w, e in self.entries)
+
+    def __repr__(self) -> str:
+        return f"Formula({len(self.entries)} entr{'y' if len(self.entries) == 1 else 'ies'})"
+
+    def pretty(self) -> str:
+        """SymPy unicode pretty printing (multi-line for fractions and powers)."""
+        if len(self.entries) == 1:
+            return sp.pretty(self.entries[0][1], use_unicode=True)
+        blocks = []
+        for w, e in self.entries:
+            body = sp.pretty(e, use_unicode=True)
+            prefix = f"{label_pretty(w)} = "
+            blocks.append(prefix + body if "\n" not in body else f"{prefix}\n{body}")
+        return "\n\n".join(blocks)
+
+    def latex(self) -> str:
+        """LaTeX: one expression, or ``label = expr`` lines in an ``aligned`` block."""
+        if len(self.entries) == 1:
+            return sp.latex(self.entries[0][1])
+        rows = [rf"{label_latex(w)} &= {sp.latex(e)}" for w, e in self.entries]
+        return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {self.latex()}$"
+
+    def cse(self, **kwargs):
+        """Common subexpressions over all entries: ``(replacements, reduced)``."""
+        return sp.cse(self.exprs, **kwargs)
+
+
+def _from_callable(f: Callable, args: Sequence | None) -> Lifted:
+    from .lift import lift
+
+    if args is None:
+        n = len([p for p in inspect.signature(f).parameters.values() if p.default is p.empty])
+        args = [0.5] * n
+    return lift(f, *args)
+
+
+def _source(f_or_expr: Any, args: Sequence | None) -> tuple[sp.Expr, tuple]:
+    if isinstance(f_or_expr, str):
+        return parse_expression(f_or_expr)
+    if isinstance(f_or_expr, Lifted):
+        return f_or_expr._scalar("formula"), f_or_expr.variables
+    if callable(f_or_expr) and not isinstance(f_or_expr, sp.Basic):
+        lifted = _from_callable(f_or_expr, args)
+        return lifted._scalar("formula"), lifted.variables
+    expr = sp.sympify(f_or_expr)
+    return expr, tuple(sorted(expr.free_symbols, key=sp.default_sort_key))
+
+
+def _resolve(wrt: Any, variables: tuple, expr: sp.Expr) -> tuple[sp.Symbol, ...]:
+    if wrt is None:
+        return variables
+    items = [wrt] if isinstance(wrt, str | sp.Symbol) else list(wrt)
+    known = {s.name: s for s in tuple(variables) + tuple(expr.free_symbols)}
+    out = []
+    for w in items:
+        if isinstance(w, sp.Symbol):
+            out.append(w)
+        elif str(w) in known:
+            out.append(known[str(w)])
+        else:
+            raise ValueError(f"formula: unknown variable {w!r}; known: {sorted(known)}")
+    return tuple(out)
+
+
+def derivative_table(
+    expr: sp.Expr, wrt: tuple, order: int, simplify: str, budget: float | None = None
+) -> list[tuple[tuple, sp.Expr]]:
+    """All distinct partials of ``order`` over ``wrt`` (index-sorted), one sweep per parent."""
+    level = {(): expr}
+    for _ in range(order):
+        nxt: dict[tuple, sp.Expr] = {}
+        for key, e in level.items():
+            first = key[-1] if key else 0
+            targets = wrt[first:]
+            adj = adjoints(e, targets) if e != 0 else {}
+            for k, v in enumerate(targets, start=first):
+                nxt[key + (k,)] = adj.get(v, sp.S.Zero)
+        keys = list(nxt)
+        step = "fast" if simplify != "none" else "none"
+        level = dict(zip(keys, simplify_exprs([nxt[k] for k in keys], step)))
+    keys = list(level)
+    if simplify == "full":
+        level = dict(zip(keys, simplify_exprs([level[k] for k in keys], "full", budget)))
+    return [(tuple(wrt[i] for i in k), level[k]) for k in keys]
+
+
+def formula(
+    f_or_expr: Any,
+    wrt: Any = None,
+    order: int = 1,
+    simplify: str = "fast",
+    *,
+    args: Sequence | None = None,
+    budget: float | None = None,
+) -> Formula:
+    """Readable derivatives of an expression, a string, a :class:`Lifted` or a function.
+
+    A function is lifted with ``args`` (default: 0.5 for each parameter). With
+    ``simplify != "none"`` the input is first rewritten so that ``1/(1 + exp(-x))`` reads
+    ``sigmoid(x)`` and ``log(1 + exp(x))`` reads ``softplus(x)``.
+
+    Examples
+    --------
+    >>> import symdiff
+    >>> print(symdiff.formula("log(1 + exp(x))", wrt="x"))
+    sigmoid(x)
+    >>> print(symdiff.formula("tanh(x)"))
+    1 - tanh(x)**2
+    >>> print(symdiff.formula("x**2*y", order=2))
+    d2f/dx2 = 2*y
+    d2f/dxdy = 2*x
+    d2f/dy2 = 0
+    """
+    check_level(simplify)
+    if not isinstance(order, int) or order < 0:
+        raise ValueError(f"formula: order must be a non-negative integer, got {order!r}")
+    expr, variables = _source(f_or_expr, args)
+    if simplify != "none":
+        expr = collapse_named(expr)
+    wrt = _resolve(wrt, tuple(variables), expr)
+    entries = derivative_table(expr, wrt, order, simplify, budget)
+    return Formula(expr, wrt, entries)
