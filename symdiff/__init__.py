@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .calculus import derivative, gradient, hessian, jacobian
 from .cli import formula_cli
+from .consistency import ConsistencyReport, check_consistency
 from .errors import ConsistencyError, LiftError, LiftTooLarge
 from .formula import Formula, formula
 from .functions import NS, relu, sigmoid, softplus
@@ -24,8 +25,9 @@ from .settings import Config, config
 from .simplify import collapse_named, simplify_expr, simplify_exprs
 
 __all__ = [
-    "Config", "ConsistencyError", "Formula", "LiftError", "LiftTooLarge", "Lifted", "NS",
-    "SparseHessian", "collapse_named", "config", "derivative", "formula", "formula_cli",
-    "gradient", "hessian", "jacobian", "lift", "numpy_function", "parse_expression", "relu",
-    "sigmoid", "simplify_expr", "simplify_exprs", "softplus",
+    "Config", "ConsistencyError", "ConsistencyReport", "Formula", "LiftError", "LiftTooLarge",
+    "Lifted", "NS", "SparseHessian", "check_consistency", "collapse_named", "config",
+    "derivative", "formula", "formula_cli", "gradient", "hessian", "jacobian", "lift",
+    "numpy_function", "parse_expression", "relu", "sigmoid", "simplify_expr", "simplify_exprs",
+    "softplus",
 ]  # fmt: skip
