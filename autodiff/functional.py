@@ -63,6 +63,12 @@ class _Trace:
         self.nested = any(isinstance(a, Tensor) and a.requires_grad for a in args)
         with enable_grad():
             out = f(*call)
+        if isinstance(out, tuple | list) and any(isinstance(o, Tensor) for o in out):
+            # as_array would silently detach the Tensors inside and give zero derivatives.
+            raise TypeError(
+                f"{who}: {_name(f)} returned a {type(out).__name__} of tensors; it must return "
+                "a single Tensor (stack or concatenate the parts)"
+            )
         self.raw = out
         self.out = out if isinstance(out, Tensor) else Tensor._wrap(as_array(out))
         self.create_graph = self.nested and is_grad_enabled()
