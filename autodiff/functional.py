@@ -15,7 +15,7 @@ import numpy as np
 
 from .engine import gradients, push_along, toposort
 from .grad_mode import enable_grad, is_grad_enabled
-from .ops.shape import reshape, stack, transpose
+from .ops.shape import concatenate, reshape, stack, transpose
 from .tensor import Tensor, as_array
 
 Argnums = int | Sequence[int]
@@ -253,6 +253,8 @@ def jacfwd(f: Callable, argnums: Argnums = 0) -> Callable:
 def hessian(f: Callable, argnums: Argnums = 0) -> Callable:
     """Hessian of a scalar ``f`` by forward-over-reverse (``jacfwd(grad(f))``).
 
+    With a tuple ``argnums`` the result is nested: ``H[i][j]`` has shape ``in_i + in_j``.
+
     Examples
     --------
     >>> import autodiff as ad, numpy as np
@@ -260,12 +262,39 @@ def hessian(f: Callable, argnums: Argnums = 0) -> Callable:
     array([[8., 8.],
            [8., 2.]])
     """
-    return jacfwd(grad(f, argnums), argnums)
+    if isinstance(argnums, int | np.integer):
+        return jacfwd(grad(f, argnums), argnums)
+    argnums = tuple(argnums)
+
+    @wraps(f)
+    def wrapper(*args):
+        # grad with a tuple argnums returns a tuple, which jacfwd cannot push; one row each.
+        return tuple(jacfwd(grad(f, int(i)), argnums)(*args) for i in argnums)
+
+    return wrapper
 
 
 def hvp(f: Callable, primals: Sequence, tangents: Sequence):
-    """Hessian-vector product ``H(x) @ v`` of a scalar ``f`` without forming ``H``."""
-    return jvp(grad(f, tuple(range(len(tuple(primals))))), primals, tangents)[1]
+    """Hessian-vector product ``H(x) @ v`` of a scalar ``f`` without forming ``H``.
+
+    One primal gives one array; several give a tuple, one block row ``sum_j H_ij v_j`` each.
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) == 1:
+        return jvp(grad(f), primals, tangents)[1]
+    argnums = tuple(range(len(primals)))
+
+    def flat_grad(*xs):
+        return concatenate([reshape(g, (-1,)) for g in grad(f, argnums)(*xs)])
+
+    flat = jvp(flat_grad, primals, tangents)[1]
+    pieces, start = [], 0
+    for x in primals:
+        shape = np.shape(x.data if isinstance(x, Tensor) else x)
+        size = int(np.prod(shape, dtype=np.int64))
+        pieces.append(reshape(flat[start : start + size], shape))
+        start += size
+    return tuple(p if isinstance(flat, Tensor) else _to_numpy(p) for p in pieces)
 
 
 def derivative(f: Callable, order: int = 1) -> Callable:
