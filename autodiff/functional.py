@@ -123,7 +123,7 @@ def grad(f: Callable, argnums: Argnums = 0) -> Callable:
     Examples
     --------
     >>> import autodiff as ad
-    >>> ad.grad(lambda x: ad.sin(x) * x)(0.0)
+    >>> float(ad.grad(lambda x: ad.sin(x) * x)(0.0))
     0.0
     >>> d3 = ad.grad(ad.grad(ad.grad(lambda x: x ** 4)))
     >>> float(d3(2.0))
@@ -167,8 +167,8 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     Examples
     --------
     >>> import autodiff as ad
-    >>> ad.jvp(ad.sin, (0.0,), (2.0,))
-    (0.0, 2.0)
+    >>> [float(v) for v in ad.jvp(ad.sin, (0.0,), (2.0,))]
+    [0.0, 2.0]
     """
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
