@@ -83,16 +83,6 @@ def _from_expr(expr, wrt, params) -> _Problem:
     return _Problem(expr, variables, parameters)
 
 
-def _param_defaults(example_args: tuple, params) -> np.ndarray | None:
-    """The flattened values of the example arguments marked as parameters, if indices."""
-    if not params:
-        return None
-    if all(isinstance(i, int | np.integer) for i in params):
-        chunks = [np.ravel(np.asarray(example_args[i], dtype=float)) for i in params]
-        return np.concatenate(chunks) if chunks else None
-    return None
-
-
 def _problem(f, example_args: tuple, wrt, params, names) -> _Problem:
     if isinstance(f, sp.Basic):
         if example_args:
@@ -105,13 +95,17 @@ def _problem(f, example_args: tuple, wrt, params, names) -> _Problem:
     elif callable(f):
         if not example_args:
             raise TypeError("compile: a callable needs example arguments to be lifted")
-        lifted = symdiff.lift(f, *example_args, names=names, params=tuple(params or ()))
-        defaults = _param_defaults(example_args, params)
+        lifted = symdiff.lift(f, *example_args, names=names, params=params or ())
+        # the example values of the parameter arguments are the default p
+        defaults = np.asarray(lifted.flat_values(*example_args)[len(lifted.variables) :])
     else:
         raise TypeError(f"compile: cannot compile an object of type {type(f).__name__}")
+    if isinstance(lifted.expr, np.ndarray):
+        raise ValueError(
+            f"compile: the function's output has shape {lifted.expr.shape}; compile needs a "
+            "scalar output (sum it, or compile one element at a time)"
+        )
     variables, parameters = tuple(lifted.variables), tuple(lifted.parameters)
-    if defaults is not None and len(defaults) != len(parameters):
-        defaults = None
     return _Problem(lifted.expr, variables, parameters, defaults, lifted)
 
 
