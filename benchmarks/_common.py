@@ -7,14 +7,16 @@ and every script skips what it cannot import.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import importlib
 import importlib.metadata
+import importlib.util
 import os
 import platform
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -22,6 +24,8 @@ from typing import Any
 PEERS = ("torch", "jax", "autograd", "casadi", "symengine")
 #: Libraries hybriddiff itself builds on.
 CORE_LIBS = ("numpy", "scipy", "sympy", "numba")
+#: Environment variables that cap the thread pools of BLAS, OpenMP (torch) and MKL.
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def try_import(name: str) -> ModuleType | None:
@@ -33,16 +37,15 @@ def try_import(name: str) -> ModuleType | None:
 
 
 def _version(name: str) -> str | None:
-    module = try_import(name)
-    if module is None:
+    """Installed version of ``name`` without importing it (imports of big peers spawn thread
+    pools and change the allocator's state, which would skew the timings that follow)."""
+    if importlib.util.find_spec(name) is None:
         return None
-    version = getattr(module, "__version__", None)
-    if version is None:  # some packages (autograd) only carry it in their metadata
-        try:
-            version = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            version = "?"
-    return str(version)
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        module = try_import(name)
+        return None if module is None else str(getattr(module, "__version__", "?"))
 
 
 def timeit_median(
@@ -85,6 +88,48 @@ def timeit_median(
     return statistics.median(times)
 
 
+def timeit_interleaved(
+    fns: Mapping[str, Callable[[], Any]],
+    repeat: int = 7,
+    number: int | Mapping[str, int] = 1,
+    warmup: int = 1,
+) -> dict[str, float]:
+    """Like :func:`timeit_median` for several callables, their runs taking turns.
+
+    Round ``r`` times run ``r`` of every function before moving on, so that a slow phase of a
+    shared, noisy machine (another process, a frequency change) hits all of them alike and
+    their ratios stay meaningful. ``number`` may give a call count per name.
+    """
+    counts = {name: number if isinstance(number, int) else number[name] for name in fns}
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for name, fn in fns.items():
+        times[name].append(timeit_median(fn, repeat=1, number=counts[name], warmup=warmup))
+    for _ in range(repeat - 1):
+        for name, fn in fns.items():
+            times[name].append(timeit_median(fn, repeat=1, number=counts[name], warmup=0))
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def tune_malloc(threshold: int = 256 << 20) -> bool:
+    """Stop glibc from returning freed memory to the OS between steps; False if not glibc.
+
+    By default glibc serves large arrays (over ~128 KiB, adjusted at run time) with fresh
+    ``mmap`` pages and trims the heap top after frees, so a loop that allocates and frees a
+    few MiB per iteration pays page faults on every pass. Raising ``M_MMAP_THRESHOLD`` and
+    ``M_TRIM_THRESHOLD`` keeps that memory in the process. Process-wide and irreversible:
+    benchmarks call it only when asked, after the default-allocator measurements.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    return bool(mallopt(m_trim_threshold, threshold)) and bool(
+        mallopt(m_mmap_threshold, min(threshold, 32 << 20))
+    )
+
+
 def autonumber(fn: Callable[[], Any], target_s: float = 0.05, max_number: int = 100_000) -> int:
     """Calls per timed run so that one run lasts about ``target_s`` seconds (at least 1)."""
     start = time.perf_counter()
@@ -114,11 +159,11 @@ def machine_info() -> str:
     peers = peers_found()
     peer_text = ", ".join(f"{n} {v}" for n, v in peers.items()) or "none"
     missing = ", ".join(n for n in PEERS if n not in peers) or "none"
-    threads = os.environ.get("OMP_NUM_THREADS", "unset")
+    threads = ", ".join(f"{v}={os.environ.get(v, 'unset')}" for v in THREAD_VARS)
     return "\n".join(
         [
             f"machine: {platform.machine()} {platform.system()}, {usable} usable core(s) "
-            f"of {cores}, OMP_NUM_THREADS={threads}",
+            f"of {cores}; {threads}",
             f"python:  {platform.python_version()} ({platform.python_implementation()})",
             f"libs:    {libs}",
             f"peers:   {peer_text} (missing: {missing})",

@@ -31,8 +31,10 @@ try:
         format_time,
         machine_info,
         print_table,
+        timeit_interleaved,
         timeit_median,
         try_import,
+        tune_malloc,
     )
 except ImportError:  # run as a script: python benchmarks/bench_autodiff.py
     from _common import (
@@ -40,8 +42,10 @@ except ImportError:  # run as a script: python benchmarks/bench_autodiff.py
         format_time,
         machine_info,
         print_table,
+        timeit_interleaved,
         timeit_median,
         try_import,
+        tune_malloc,
     )
 
 SIZES = (64, 256, 256, 10)
@@ -51,6 +55,7 @@ CHAIN_STEPS = 1000  # alternating: 500 steps x*1.0001+0.001 (2 ops) and 500 sin 
 CHAIN_OPS = (CHAIN_STEPS + 1) // 2 * 2 + CHAIN_STEPS // 2
 ROSEN_N = 100
 NAN = float("nan")
+NUMPY_REF = "numpy (hand-written, reference)"
 
 
 class Runner:
@@ -67,6 +72,14 @@ class Runner:
         fn()  # warm-up (JIT compilation, caches) before sizing the run
         number = autonumber(fn, self.target_s, max_number)
         return timeit_median(fn, repeat=self.repeat, number=number, warmup=1)
+
+    def time_many(self, fns: dict[str, Callable[[], Any]]) -> dict[str, float]:
+        """Median seconds per call of each function, their timed runs interleaved."""
+        numbers = {}
+        for name, fn in fns.items():
+            fn()
+            numbers[name] = autonumber(fn, self.target_s)
+        return timeit_interleaved(fns, repeat=self.repeat, number=numbers, warmup=1)
 
     def record(self, what: str, value: str, target: str, ok: bool | None) -> None:
         """Add one row to the final summary (``ok=None``: no target, report only)."""
@@ -207,57 +220,92 @@ def check_mlp_step() -> float:
     return max(float(np.max(np.abs(t.data - r))) for t, r in zip(ts, ref))
 
 
-def bench_mlp(run: Runner) -> None:
-    """Section 1: one SGD step of the MLP, autodiff vs NumPy vs peers."""
-    x, y, params = mlp_data()
-    rows = []
+def _own_impls(x, y, params) -> dict[str, tuple[Callable[[], Any], str]]:
+    """name -> (one SGD step on its own copy of ``params``, note) for numpy and autodiff."""
     np_params = [p.copy() for p in params]
-    t_np = run.time(lambda: numpy_sgd_step(x, y, np_params, LR))
-    rows.append(["numpy (hand-written, reference)", t_np, "reference"])
     ad_params = [ad.tensor(p, requires_grad=True) for p in params]
     xt = ad.tensor(x)
-    t_ad = run.time(lambda: autodiff_sgd_step(xt, y, ad_params, LR))
-    rows.append(["autodiff (raw ops)", t_ad, "tensor/matmul/tanh/log_softmax/indexing"])
+    impls = {
+        NUMPY_REF: (lambda: numpy_sgd_step(x, y, np_params, LR), "reference"),
+        "autodiff (raw ops)": (
+            lambda: autodiff_sgd_step(xt, y, ad_params, LR),
+            "tensor/matmul/tanh/log_softmax/indexing",
+        ),
+    }
     step, note = nn_variant(x, y)
-    t_nn = run.time(step) if step is not None else NAN
-    rows.append(["autodiff (nn + optim)", t_nn, note])
-    rows += _mlp_peers(run, x, y, params)
-    print_table(
-        [[name, format_time(t), _ratio(t, t_np), note] for name, t, note in rows],
-        ["implementation", "median/step", "vs numpy", "notes"],
-        f"1. MLP {'-'.join(map(str, SIZES))} tanh, batch {BATCH}, SGD step (fwd+bwd+update)",
-    )
-    print(f"check: params after one step, autodiff vs numpy: max |diff| = {check_mlp_step():.2e}")
-    run.record("MLP step autodiff/numpy", _ratio(t_ad, t_np), "<= 1.25x", t_ad / t_np <= 1.25)
-    if step is not None:
-        run.record(
-            "MLP step autodiff.nn/numpy", _ratio(t_nn, t_np), "<= 1.25x", t_nn / t_np <= 1.25
-        )
-    for name, t, _ in rows[3:]:
-        run.record(f"MLP step autodiff/{name.split()[0]}", _ratio(t_ad, t), "-", None)
+    impls["autodiff (nn + optim)"] = (step, note)
+    return impls
 
 
-def _mlp_peers(run: Runner, x, y, params) -> list[list]:
-    rows = []
+def _peer_impls(x, y, params) -> dict[str, tuple[Callable[[], Any], str]]:
+    """The same step in each installed peer (imported only now, after our own timings)."""
+    impls = {}
     torch = try_import("torch")
     if torch is not None:
         tx, ty = torch.from_numpy(x), torch.from_numpy(y)
         tp = [torch.tensor(p, requires_grad=True) for p in params]
-        t = run.time(lambda: torch_sgd_step(torch, tx, ty, tp, LR))
-        rows.append(["torch eager", t, f"{torch.get_num_threads()} intra-op thread(s)"])
+        impls["torch eager"] = (
+            lambda: torch_sgd_step(torch, tx, ty, tp, LR),
+            f"{torch.get_num_threads()} intra-op thread(s)",
+        )
     jax = try_import("jax")
     if jax is not None:
-        jax.config.update("jax_enable_x64", True)
-        step = jax_step_fn(jax)
-        state = {"p": [jax.numpy.asarray(p) for p in params]}
-        jx, jy = jax.numpy.asarray(x), jax.numpy.asarray(y)
+        impls["jax (jit)"] = (_jax_call(jax, x, y, params), "whole step compiled by XLA")
+    return impls
 
-        def jax_call():
-            state["p"] = step(state["p"], jx, jy)
-            jax.block_until_ready(state["p"])
 
-        rows.append(["jax (jit)", run.time(jax_call), "whole step compiled by XLA"])
-    return rows
+def _jax_call(jax: Any, x, y, params) -> Callable[[], None]:
+    jax.config.update("jax_enable_x64", True)
+    step = jax_step_fn(jax)
+    state = {"p": [jax.numpy.asarray(p) for p in params]}
+    jx, jy = jax.numpy.asarray(x), jax.numpy.asarray(y)
+
+    def call():
+        state["p"] = step(state["p"], jx, jy)
+        jax.block_until_ready(state["p"])
+
+    return call
+
+
+def bench_mlp(run: Runner, tune: bool) -> None:
+    """Section 1: one SGD step of the MLP, autodiff vs NumPy (interleaved), then the peers."""
+    x, y, params = mlp_data()
+    own = _own_impls(x, y, params)
+    ours = {n: fn for n, (fn, _) in own.items() if fn is not None}
+    times = run.time_many(ours)
+    # Peers run after ours, each alone: their imports and thread pools (torch's OpenMP, XLA)
+    # change the allocator's state and compete with OpenBLAS's threads.
+    peers = _peer_impls(x, y, params)
+    times.update({n: run.time(fn) for n, (fn, _) in peers.items()})
+    rows = [[n, times.get(n, NAN), note] for n, (_, note) in {**own, **peers}.items()]
+    tuned: dict[str, float] = {}
+    if tune and tune_malloc():
+        tuned = run.time_many(ours)
+        rows += [[f"{n} [malloc tuned]", t, "glibc: no trim, no mmap"] for n, t in tuned.items()]
+    t_np = times[NUMPY_REF]
+    print_table(
+        [[n, format_time(t), _ratio(t, t_np if "tuned" not in n else tuned[NUMPY_REF]), note]
+         for n, t, note in rows],
+        ["implementation", "median/step", "vs numpy", "notes"],
+        f"1. MLP {'-'.join(map(str, SIZES))} tanh, batch {BATCH}, SGD step (fwd+bwd+update)",
+    )  # fmt: skip
+    print(f"check: params after one step, autodiff vs numpy: max |diff| = {check_mlp_step():.2e}")
+    if tuned:
+        print("[malloc tuned]: re-timed after tune_malloc(); later sections keep that allocator.")
+    _record_mlp(run, times, tuned)
+
+
+def _record_mlp(run: Runner, times: dict[str, float], tuned: dict[str, float]) -> None:
+    for label, ts in (("", times), (" [malloc tuned]", tuned)):
+        for name in ("autodiff (raw ops)", "autodiff (nn + optim)"):
+            if name in ts:
+                ratio = ts[name] / ts[NUMPY_REF]
+                what = f"MLP step {name}/numpy{label}"
+                run.record(what, f"{ratio:.2f}x", "<= 1.25x", ratio <= 1.25)
+    for name in ("torch eager", "jax (jit)"):
+        if name in times:
+            ratio = _ratio(times["autodiff (raw ops)"], times[name])
+            run.record(f"MLP step autodiff/{name}", ratio, "-", None)
 
 
 def _ratio(t: float, ref: float) -> str:
@@ -402,13 +450,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
     parser.add_argument(
+        "--no-tune-malloc",
+        action="store_true",
+        help="skip the second MLP timing with glibc's trimming and mmap switched off",
+    )
+    parser.add_argument(
         "--only", choices=("mlp", "chain", "hessian"), action="append", help="run only these"
     )
     args = parser.parse_args(argv)
     run = Runner(args.quick)
     print(machine_info())
     print(f"mode: {'quick' if args.quick else 'full'} (median of {run.repeat} runs)")
-    sections = {"mlp": bench_mlp, "chain": bench_chain, "hessian": bench_hessian}
+    sections = {
+        "mlp": lambda r: bench_mlp(r, tune=not args.no_tune_malloc),
+        "chain": bench_chain,
+        "hessian": bench_hessian,
+    }
     for name, section in sections.items():
         if args.only is None or name in args.only:
             section(run)
