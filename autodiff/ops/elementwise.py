@@ -59,8 +59,12 @@ POW = binary(
 
 # --- transcendental ---------------------------------------------------------------------------
 EXP = unary("exp", np.exp, lambda x, o: o, lambda ns, x: ns.exp(x))
-LOG = unary("log", np.log, lambda x, o: 1.0 / x, lambda ns, x: ns.log(x))
-LOG1P = unary("log1p", np.log1p, lambda x, o: 1.0 / (1.0 + x), lambda ns, x: ns.log1p(x))
+# Outside the domain the value is nan, and so is the derivative (to every order): a finite
+# 1/x there would hide the error. Inside, 1/x stays exact.
+LOG = unary("log", np.log, lambda x, o: where(x < 0, o, 1.0 / x), lambda ns, x: ns.log(x))
+LOG1P = unary(
+    "log1p", np.log1p, lambda x, o: where(x < -1, o, 1.0 / (1.0 + x)), lambda ns, x: ns.log1p(x)
+)
 EXPM1 = unary("expm1", np.expm1, lambda x, o: o + 1.0, lambda ns, x: ns.expm1(x))
 SQRT = unary("sqrt", np.sqrt, lambda x, o: 0.5 / o, lambda ns, x: ns.sqrt(x))
 SQUARE = unary("square", np.square, lambda x, o: 2.0 * x, lambda ns, x: x**2)
