@@ -99,7 +99,7 @@ class Formula:
         for w, e in self.entries:
             body = sp.pretty(e, use_unicode=True)
             prefix = f"{label_pretty(w)} = "
-            blocks.append(prefix + body if "\n" not in body else f"{prefix}\n{body}")
+            blocks.append(prefix + body if "\n" not in body else f"{prefix.rstrip()}\n{body}")
         return "\n\n".join(blocks)
 
     def latex(self) -> str:
