@@ -12,6 +12,7 @@ import gc
 import importlib
 import importlib.metadata
 import importlib.util
+import math
 import os
 import platform
 import statistics
@@ -195,3 +196,45 @@ def print_table(rows: Sequence[Sequence[Any]], headers: Sequence[str], title: st
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
         if i == 0:
             print(line)
+
+
+class BenchRunner:
+    """Times callables with the repeat budget of a mode (quick or full) and collects summary rows.
+
+    Examples
+    --------
+    >>> run = BenchRunner(quick=True)
+    >>> t = run.time(lambda: sum(range(100)))
+    >>> run.record("sum of 100 ints", format_time(t), "-", None)
+    >>> print_table(run.summary, ["benchmark", "measured", "target", "status"])  # doctest: +SKIP
+    """
+
+    def __init__(self, quick: bool):
+        self.quick = quick
+        self.repeat = 3 if quick else 9
+        self.target_s = 0.02 if quick else 0.1
+        self.summary: list[list[str]] = []
+
+    def time(self, fn: Callable[[], Any], max_number: int = 100_000) -> float:
+        """Median seconds per call of ``fn``, with a call count sized to the mode."""
+        fn()  # warm-up (JIT compilation, caches) before sizing the run
+        number = autonumber(fn, self.target_s, max_number)
+        return timeit_median(fn, repeat=self.repeat, number=number, warmup=1)
+
+    def time_many(self, fns: dict[str, Callable[[], Any]]) -> dict[str, float]:
+        """Median seconds per call of each function, their timed runs interleaved."""
+        numbers = {}
+        for name, fn in fns.items():
+            fn()
+            numbers[name] = autonumber(fn, self.target_s)
+        return timeit_interleaved(fns, repeat=self.repeat, number=numbers, warmup=1)
+
+    def record(self, what: str, value: str, target: str, ok: bool | None) -> None:
+        """Add one row to the final summary (``ok=None``: no target, report only)."""
+        status = "-" if ok is None else ("PASS" if ok else "MISS")
+        self.summary.append([what, value, target, status])
+
+
+def ratio(t: float, ref: float) -> str:
+    """``t / ref`` formatted as ``1.23x``, or ``-`` when either was not measured (NaN)."""
+    return "-" if math.isnan(t) or math.isnan(ref) else f"{t / ref:.2f}x"

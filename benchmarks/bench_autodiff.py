@@ -19,34 +19,24 @@ import argparse
 import math
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-import autodiff as ad
+if not __package__:  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-try:
-    from ._common import (
-        autonumber,
-        format_time,
-        machine_info,
-        print_table,
-        timeit_interleaved,
-        timeit_median,
-        try_import,
-        tune_malloc,
-    )
-except ImportError:  # run as a script: python benchmarks/bench_autodiff.py
-    from _common import (
-        autonumber,
-        format_time,
-        machine_info,
-        print_table,
-        timeit_interleaved,
-        timeit_median,
-        try_import,
-        tune_malloc,
-    )
+import autodiff as ad  # noqa: E402
+from benchmarks._common import (  # noqa: E402
+    BenchRunner,
+    format_time,
+    machine_info,
+    print_table,
+    ratio,
+    try_import,
+    tune_malloc,
+)
 
 SIZES = (64, 256, 256, 10)
 BATCH = 128
@@ -56,35 +46,6 @@ CHAIN_OPS = (CHAIN_STEPS + 1) // 2 * 2 + CHAIN_STEPS // 2
 ROSEN_N = 100
 NAN = float("nan")
 NUMPY_REF = "numpy (hand-written, reference)"
-
-
-class Runner:
-    """Times callables with the repeat budget of the chosen mode and records summary rows."""
-
-    def __init__(self, quick: bool):
-        self.quick = quick
-        self.repeat = 3 if quick else 9
-        self.target_s = 0.02 if quick else 0.1
-        self.summary: list[list[str]] = []
-
-    def time(self, fn: Callable[[], Any], max_number: int = 100_000) -> float:
-        """Median seconds per call of ``fn``, with a call count sized to the mode."""
-        fn()  # warm-up (JIT compilation, caches) before sizing the run
-        number = autonumber(fn, self.target_s, max_number)
-        return timeit_median(fn, repeat=self.repeat, number=number, warmup=1)
-
-    def time_many(self, fns: dict[str, Callable[[], Any]]) -> dict[str, float]:
-        """Median seconds per call of each function, their timed runs interleaved."""
-        numbers = {}
-        for name, fn in fns.items():
-            fn()
-            numbers[name] = autonumber(fn, self.target_s)
-        return timeit_interleaved(fns, repeat=self.repeat, number=numbers, warmup=1)
-
-    def record(self, what: str, value: str, target: str, ok: bool | None) -> None:
-        """Add one row to the final summary (``ok=None``: no target, report only)."""
-        status = "-" if ok is None else ("PASS" if ok else "MISS")
-        self.summary.append([what, value, target, status])
 
 
 # --- 1. MLP SGD step ----------------------------------------------------------------------------
@@ -179,35 +140,42 @@ def jax_step_fn(jax: Any) -> Callable:
     return jax.jit(step)
 
 
+def _nn_model(nn: Any) -> Callable[[Any], Any]:
+    """``nn.MLP(SIZES, activation="tanh")`` when it exists, else ``nn.Linear`` layers + tanh."""
+    if hasattr(nn, "MLP"):
+        return nn.MLP(SIZES, activation="tanh")
+    layers = [nn.Linear(a, b) for a, b in zip(SIZES[:-1], SIZES[1:])]
+
+    def model(h):
+        for i, layer in enumerate(layers):
+            h = layer(h) if i == len(layers) - 1 else ad.tanh(layer(h))
+        return h
+
+    model.parameters = lambda: [p for layer in layers for p in layer.parameters()]
+    return model
+
+
 def nn_variant(x: np.ndarray, y: np.ndarray) -> tuple[Callable | None, str]:
-    """An SGD step with autodiff.nn.Linear + cross_entropy + optim.SGD, or why it is skipped."""
+    """An SGD step with autodiff.nn + nn.functional.cross_entropy + optim.SGD, or why not."""
     nn, optim = try_import("autodiff.nn"), try_import("autodiff.optim")
-    functional = try_import("autodiff.nn.functional")
-    cross_entropy = getattr(functional, "cross_entropy", None) or getattr(
-        ad.functional, "cross_entropy", None
-    )
+    cross_entropy = getattr(try_import("autodiff.nn.functional"), "cross_entropy", None)
     if nn is None or optim is None or cross_entropy is None or not hasattr(nn, "Linear"):
         return None, "skipped: autodiff.nn.Linear / functional.cross_entropy / optim.SGD missing"
     try:
-        layers = [nn.Linear(a, b) for a, b in zip(SIZES[:-1], SIZES[1:])]
-        params = [p for layer in layers for p in layer.parameters()]
-        opt = optim.SGD(params, lr=LR)
+        model = _nn_model(nn)
+        opt = optim.SGD(list(model.parameters()), lr=LR)
         xt = ad.tensor(x)
 
         def step():
             opt.zero_grad()
-            h = xt
-            for i, layer in enumerate(layers):
-                h = layer(h)
-                h = ad.tanh(h) if i < len(layers) - 1 else h
-            loss = cross_entropy(h, y)
-            loss.backward()
+            cross_entropy(model(xt), y).backward()
             opt.step()
 
         step()
     except Exception as exc:  # an API that differs from the torch-like one assumed here
         return None, f"skipped: {type(exc).__name__}: {exc}"
-    return step, "autodiff.nn.Linear + functional.cross_entropy + optim.SGD"
+    kind = "MLP" if hasattr(nn, "MLP") else "Linear"
+    return step, f"nn.{kind} + nn.functional.cross_entropy + optim.SGD"
 
 
 def check_mlp_step() -> float:
@@ -267,7 +235,7 @@ def _jax_call(jax: Any, x, y, params) -> Callable[[], None]:
     return call
 
 
-def bench_mlp(run: Runner, tune: bool) -> None:
+def bench_mlp(run: BenchRunner, tune: bool) -> None:
     """Section 1: one SGD step of the MLP, autodiff vs NumPy (interleaved), then the peers."""
     x, y, params = mlp_data()
     own = _own_impls(x, y, params)
@@ -284,7 +252,7 @@ def bench_mlp(run: Runner, tune: bool) -> None:
         rows += [[f"{n} [malloc tuned]", t, "glibc: no trim, no mmap"] for n, t in tuned.items()]
     t_np = times[NUMPY_REF]
     print_table(
-        [[n, format_time(t), _ratio(t, t_np if "tuned" not in n else tuned[NUMPY_REF]), note]
+        [[n, format_time(t), ratio(t, t_np if "tuned" not in n else tuned[NUMPY_REF]), note]
          for n, t, note in rows],
         ["implementation", "median/step", "vs numpy", "notes"],
         f"1. MLP {'-'.join(map(str, SIZES))} tanh, batch {BATCH}, SGD step (fwd+bwd+update)",
@@ -295,21 +263,17 @@ def bench_mlp(run: Runner, tune: bool) -> None:
     _record_mlp(run, times, tuned)
 
 
-def _record_mlp(run: Runner, times: dict[str, float], tuned: dict[str, float]) -> None:
+def _record_mlp(run: BenchRunner, times: dict[str, float], tuned: dict[str, float]) -> None:
     for label, ts in (("", times), (" [malloc tuned]", tuned)):
         for name in ("autodiff (raw ops)", "autodiff (nn + optim)"):
             if name in ts:
-                ratio = ts[name] / ts[NUMPY_REF]
+                rel = ts[name] / ts[NUMPY_REF]
                 what = f"MLP step {name}/numpy{label}"
-                run.record(what, f"{ratio:.2f}x", "<= 1.25x", ratio <= 1.25)
+                run.record(what, f"{rel:.2f}x", "<= 1.25x", rel <= 1.25)
     for name in ("torch eager", "jax (jit)"):
         if name in times:
-            ratio = _ratio(times["autodiff (raw ops)"], times[name])
-            run.record(f"MLP step autodiff/{name}", ratio, "-", None)
-
-
-def _ratio(t: float, ref: float) -> str:
-    return "-" if math.isnan(t) or math.isnan(ref) else f"{t / ref:.2f}x"
+            rel = ratio(times["autodiff (raw ops)"], times[name])
+            run.record(f"MLP step autodiff/{name}", rel, "-", None)
 
 
 # --- 2. scalar chain ----------------------------------------------------------------------------
@@ -359,7 +323,7 @@ def _chain_peers() -> list[tuple[str, Callable[[float], float]]]:
     return peers
 
 
-def bench_chain(run: Runner) -> None:
+def bench_chain(run: BenchRunner) -> None:
     """Section 2: per-op overhead on a long chain of scalar ops, forward+backward."""
     x0 = 0.3
     impls = [
@@ -388,8 +352,8 @@ def bench_chain(run: Runner) -> None:
     us = per_op["autodiff fwd+bwd"] * 1e6
     run.record("scalar chain autodiff fwd+bwd", f"{us:.2f} us/op", "<= 4 us/op", us <= 4.0)
     if "torch eager" in per_op:
-        ratio = per_op["autodiff fwd+bwd"] / per_op["torch eager"]
-        run.record("scalar chain autodiff/torch", f"{ratio:.2f}x", "-", None)
+        rel = ratio(per_op["autodiff fwd+bwd"], per_op["torch eager"])
+        run.record("scalar chain autodiff/torch", rel, "-", None)
 
 
 # --- 3. Hessian of Rosenbrock -------------------------------------------------------------------
@@ -415,7 +379,7 @@ def _hessian_impls(x0: np.ndarray) -> list[tuple[str, Callable[[], Any]]]:
     return impls
 
 
-def bench_hessian(run: Runner) -> None:
+def bench_hessian(run: BenchRunner) -> None:
     """Section 3: dense Hessian of Rosenbrock at n=100 vs scipy's analytic rosen_hess and peers."""
     scipy_opt = try_import("scipy.optimize")
     x0 = np.random.default_rng(1).uniform(-1.5, 1.5, ROSEN_N)
@@ -430,13 +394,13 @@ def bench_hessian(run: Runner) -> None:
         rows.append([name, format_time(times[name]), err])
     t_ad = times["autodiff.hessian"]
     print_table(
-        [[*r, _ratio(t_ad, times.get(_key(r[0]), NAN))] for r in rows],
+        [[*r, ratio(t_ad, times.get(_key(r[0]), NAN))] for r in rows],
         ["implementation", "median", "max |H - rosen_hess|", "autodiff / this"],
         f"3. Hessian of Rosenbrock, n={ROSEN_N} (dense {ROSEN_N}x{ROSEN_N})",
     )
     for name, t in times.items():
         if name != "autodiff.hessian":
-            run.record(f"rosen hessian autodiff/{name}", _ratio(t_ad, t), "-", None)
+            run.record(f"rosen hessian autodiff/{name}", ratio(t_ad, t), "-", None)
     run.record("rosen hessian autodiff", format_time(t_ad), "-", None)
 
 
@@ -458,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only", choices=("mlp", "chain", "hessian"), action="append", help="run only these"
     )
     args = parser.parse_args(argv)
-    run = Runner(args.quick)
+    run = BenchRunner(args.quick)
     print(machine_info())
     print(f"mode: {'quick' if args.quick else 'full'} (median of {run.repeat} runs)")
     sections = {
