@@ -154,6 +154,7 @@ class _Checker:
         return (plus - minus) / (2 * self.eps)
 
     def where(self, mode: str, order: int, label: str) -> str:
+        """The start of a failure message: mode, derivative order and the function checked."""
         return f"check_grads: {mode} mode, order {self.top - order + 1}, function {label}"
 
     def check_fwd(self, f: Callable, primals: tuple, label: str, order: int) -> None:
