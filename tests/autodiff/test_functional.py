@@ -3,6 +3,9 @@ forms, and the gradient checker ``autodiff.testing.check_grads`` itself."""
 
 from __future__ import annotations
 
+import doctest
+import importlib
+
 import numpy as np
 import pytest
 
@@ -277,3 +280,20 @@ def test_check_grads_message_is_reproducible_with_a_seed():
             check_grads(lambda x: ad.sin(x) * wrong(x), X, seed=7, order=1, modes=("rev",))
         messages.append(str(info.value))
     assert messages[0] == messages[1]
+
+
+# --- the documentation's examples run -------------------------------------------------------------
+@pytest.mark.parametrize(
+    "module",
+    [
+        "autodiff",
+        "autodiff.tensor",
+        "autodiff.grad_mode",
+        "autodiff.functional",
+        "autodiff.testing",
+    ],
+)
+def test_docstring_examples_run(module):
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{module} has no examples"
+    assert result.failed == 0, f"{result.failed} docstring example(s) of {module} failed"
