@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.core.cache import clear_cache
 
 if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -35,7 +36,6 @@ from benchmarks._common import (  # noqa: E402
     format_time,
     machine_info,
     print_table,
-    timeit_median,
     try_import,
 )
 
@@ -54,7 +54,12 @@ def _once(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def _median_runs(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    runs = [_once(fn) for _ in range(repeat)]
+    """Median over ``repeat`` cold runs: SymPy's cache is cleared before each (not timed),
+    so that repeats do not just hit expressions cached by the previous run."""
+    runs = []
+    for _ in range(repeat):
+        clear_cache()
+        runs.append(_once(fn))
     return float(np.median([t for t, _ in runs])), runs[-1][1]
 
 
@@ -86,11 +91,13 @@ def bench_rosenbrock(sizes: list[int], repeat: int, summary: list) -> None:
 def bench_rosenbrock_peers(with_sympy: bool) -> None:
     """SymPy (dense hessian + cse), symengine and casadi at n = 100, when available."""
     n = 100
+    clear_cache()
     ours, _ = _once(lambda: symdiff.lift(rosenbrock, np.zeros(n)).hessian())
     rows = [["symdiff lift + sparse hessian", format_time(ours), "1.00x"]]
     x = sp.symbols(f"x0:{n}", real=True)
     f = sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(n - 1))
     if with_sympy:
+        clear_cache()
         t, _ = _once(lambda: sp.cse(list(sp.hessian(f, x))))
         rows.append(["sympy.hessian + cse", format_time(t), f"{t / ours:.1f}x"])
     se = try_import("symengine")
@@ -116,9 +123,8 @@ def bench_formula(repeat: int, summary: list) -> None:
     def run():
         return symdiff.formula(FORMULA, order=1), symdiff.formula(FORMULA, order=2)
 
-    run()  # warm SymPy's caches of the parsed names
-    t = timeit_median(run, repeat=repeat, number=1, warmup=1)
-    grad, hess = run()
+    run()  # first call imports the parser machinery
+    t, (grad, hess) = _median_runs(run, repeat)
     ours = _cse_ops(grad.exprs + hess.exprs)
     expr, (x, y) = symdiff.parse_expression(FORMULA)
     ref = [sp.diff(expr, v) for v in (x, y)]
@@ -129,7 +135,7 @@ def bench_formula(repeat: int, summary: list) -> None:
         ["gradient + Hessian formulas", "time", "count_ops after cse"],
         FORMULA,
     )
-    print(hess.pretty())
+    print(grad)
     summary.append(["formula grad+hess (fast)", format_time(t), "<= 50 ms",
                     "PASS" if t <= 0.05 else "MISS"])  # fmt: skip
     summary.append(["formula ops after cse", f"{ours} vs sympy {theirs}", "<= sympy",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import sympy as sp
+from sympy.functions.elementary.miscellaneous import MinMaxBase
 
 # Step functions are differentiated as 0 almost everywhere, as autodiff does (DESIGN.md):
 # keeping DiracDelta out keeps formulas readable and Hessians of relu models sparse.
@@ -27,6 +28,8 @@ def _children(node: sp.Basic) -> tuple:
 
 
 def _is_function(node: sp.Basic) -> bool:
+    if isinstance(node, MinMaxBase):
+        return True
     return isinstance(node, sp.Function) and not isinstance(node, sp.Piecewise)
 
 

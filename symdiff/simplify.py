@@ -53,6 +53,8 @@ def _tanh_pair(num: sp.Basic, den: sp.Basic):
     """``w`` when ``num/den`` is ``(e^w - e^-w)/(e^w + e^-w)``, else None."""
     if not (isinstance(den, sp.Add) and len(den.args) == 2):
         return None
+    if not (isinstance(num, sp.Add) and len(num.args) == 2):
+        return None
     a, b = (_exp_arg(t) for t in den.args)
     if a is None or b is None or a != -b:
         return None
@@ -70,6 +72,15 @@ def _sigmoid_powers(factors: list) -> list[tuple[int, sp.Expr, int]]:
     return out
 
 
+def _ratio(a: sp.Expr, b: sp.Expr) -> sp.Expr | None:
+    """``a / b`` when it is cheap to find (small operands only), else None."""
+    if a == b:
+        return sp.S.One
+    if b == 0 or node_count(a, 40) > 40 or node_count(b, 40) > 40:
+        return None
+    return sp.cancel(a / b)
+
+
 def _absorb_exp(factors: list) -> sp.Expr | None:
     """``exp(m*u) * sigmoid(-u)**k = sigmoid(u)**m * sigmoid(-u)**(k - m)`` for ``m <= k``."""
     sigs = _sigmoid_powers(factors)
@@ -78,7 +89,7 @@ def _absorb_exp(factors: list) -> sp.Expr | None:
         if v is None:
             continue
         for j, arg, k in sigs:
-            m = sp.cancel(-v / arg) if arg != 0 else None
+            m = _ratio(-v, arg)
             if m is not None and m.is_Integer and 1 <= m <= k:
                 rest = [g for n, g in enumerate(factors) if n not in (i, j)]
                 return sp.Mul(sigmoid(-arg) ** m, sigmoid(arg) ** (k - m), *rest)
@@ -145,7 +156,10 @@ def collapse_named(expr: sp.Basic) -> sp.Basic:
         memo[node] = out
         return out
 
-    return visit(expr)
+    try:
+        return visit(expr)
+    except RecursionError:  # a very deep expression: leave it as it is
+        return expr
 
 
 def _smallest(candidates: list[sp.Expr]) -> sp.Expr:
