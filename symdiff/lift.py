@@ -129,17 +129,18 @@ def _record_unrecorded():
 def _arg_names(f: Callable, n: int, names: Sequence[str] | None) -> list[str]:
     if names is not None:
         names = [str(s) for s in names]
-        if len(names) != n:
-            raise ValueError(f"lift: {len(names)} name(s) given for {n} argument(s)")
+        if len(names) != n or len(set(names)) != n:
+            raise ValueError(f"lift: names must be {n} distinct names, got {names}")
         return names
     try:
         params = list(inspect.signature(f).parameters.values())
     except (TypeError, ValueError):
         params = []
     positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if len(positional) >= n:
-        return positional[:n]
-    return positional + [f"x{i}" for i in range(len(positional), n)]
+    names = positional[:n] + [f"x{i}" for i in range(len(positional), n)]
+    if len(set(names)) != len(names):
+        raise ValueError(f"lift: argument names {names} are not unique; pass names=")
+    return names
 
 
 def _is_liftable(value: Any) -> bool:
@@ -204,6 +205,7 @@ class _Replay:
             return constant_array(t.data)
         op, inputs, params, out = record
         self.check_size(out, f"condition tensor (output of op {op.name!r})")
+        self.replay([x for x in inputs if isinstance(x, Tensor) and x.requires_grad])
         val = self.run(op, [self.value(x) for x in inputs], params, out)
         self.values[id(t)] = val
         return val
@@ -286,7 +288,31 @@ def lift(
     limit = config.max_elements if max_elements is None else int(max_elements)
     arg_names = _arg_names(f, len(example_args), names)
     held = _param_set(params, arg_names)
-    call, inputs, symbols, shapes = list(example_args), {}, {}, {}
+    call, inputs, symbols = _inputs(example_args, arg_names, limit)
+    with _record_unrecorded() as records, autodiff.enable_grad():
+        out = f(*call)
+    if not isinstance(out, Tensor):
+        raise_if_not_array(out, f)
+        out = Tensor(np.asarray(out))
+    replay = _Replay(records, limit)
+    for name, t in inputs.items():
+        replay.values[id(t)] = np.asarray(symbols[name], dtype=object)
+    replay.replay([out])
+    output = replay.value(out)
+    lifted_names = list(inputs)
+    return Lifted(
+        output=output[()] if output.ndim == 0 else output,
+        variables=_flat(symbols, [n for n in lifted_names if arg_names.index(n) not in held]),
+        parameters=_flat(symbols, [n for n in lifted_names if arg_names.index(n) in held]),
+        symbols=symbols,
+        arg_shapes={n: t.shape for n, t in inputs.items()},
+        arg_names=arg_names,
+    )
+
+
+def _inputs(example_args: tuple, arg_names: list[str], limit: int) -> tuple[list, dict, dict]:
+    """Call arguments (liftable ones as fresh graph inputs), inputs and symbols by name."""
+    call, inputs, symbols = list(example_args), {}, {}
     for i, (name, value) in enumerate(zip(arg_names, example_args)):
         if not _is_liftable(value):
             continue
@@ -297,29 +323,9 @@ def lift(
                 f"than the limit symdiff.config.max_elements = {limit}; pass max_elements="
             )
         call[i] = Tensor(data, requires_grad=True)
-        inputs[i] = call[i]
+        inputs[name] = call[i]
         symbols[name] = symbol_array(name, data.shape)
-        shapes[name] = data.shape
-    with _record_unrecorded() as records, autodiff.enable_grad():
-        out = f(*call)
-        replay = _Replay(records, limit)
-    for i, t in inputs.items():
-        sym = symbols[arg_names[i]]
-        replay.values[id(t)] = np.asarray(sym, dtype=object)
-    if not isinstance(out, Tensor):
-        raise_if_not_array(out, f)
-        out = Tensor(np.asarray(out))
-    extra = [x for rec in records.values() for x in rec[1] if isinstance(x, Tensor)]
-    replay.replay([out] + [x for x in extra if x.requires_grad])
-    output = replay.value(out)
-    return Lifted(
-        output=output[()] if output.ndim == 0 else output,
-        variables=_flat(symbols, [arg_names[i] for i in inputs if i not in held]),
-        parameters=_flat(symbols, [arg_names[i] for i in inputs if i in held]),
-        symbols=symbols,
-        arg_shapes=shapes,
-        arg_names=arg_names,
-    )
+    return call, inputs, symbols
 
 
 def raise_if_not_array(out: Any, f: Callable) -> None:

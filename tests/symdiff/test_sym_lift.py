@@ -147,3 +147,17 @@ def test_lift_logsumexp_gradient_is_softmax():
     _, grad, _ = lifted_all(lifted, [x + 1.0])
     e = np.exp(x + 1.0)
     assert_close(grad, e / e.sum())
+
+
+def test_lift_condition_on_intermediate_only_used_by_comparison():
+    f = lambda x: ad.where(ad.sin(x) * 2.0 > 1.0, x**2, x).sum()  # noqa: E731
+    lifted = symdiff.lift(f, np.array([0.1, 2.0]))
+    x0 = lifted.variables[0]
+    assert lifted.expr.has(sp.sin(x0))
+    point = [np.array([1.0, -0.3])]
+    assert_close(lifted_all(lifted, point)[1], eager_all(f, point)[1])
+
+
+def test_lift_rejects_duplicate_names():
+    with pytest.raises(ValueError, match="distinct"):
+        symdiff.lift(lambda a, b: a * b, 1.0, 2.0, names=["p", "p"])
