@@ -192,6 +192,20 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    # --- NumPy interoperability: np.sin(t), ndarray + t, np.sum(t) stay on the graph ----------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        fn = _UFUNCS.get(ufunc) if method == "__call__" and not kwargs else None
+        if fn is None:
+            call = ufunc if method == "__call__" else getattr(ufunc, method)
+            return _untracked(f"numpy.{ufunc.__name__}", call, inputs, kwargs)
+        return fn(*inputs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        fn = _ARRAY_FUNCTIONS.get(func)
+        if fn is None:
+            return _untracked(f"numpy.{func.__name__}", func, args, kwargs)
+        return fn(*args, **kwargs)
+
     # --- operators (defined in the op modules) ------------------------------------------------
     def __add__(self, other):
         return _ew.add(self, other)
@@ -358,6 +372,27 @@ class Tensor:
         return bool(self.data.all())
 
 
+def _untracked(name: str, fn, args, kwargs):
+    """Run a NumPy function autodiff lacks on plain arrays, unless a gradient is at stake."""
+    flat = list(args) + [a for v in args if isinstance(v, list | tuple) for a in v]
+    if fn not in _NON_DIFFERENTIABLE and any(
+        isinstance(a, Tensor) and a.requires_grad for a in flat
+    ):
+        raise TypeError(
+            f"{name} is not differentiable by autodiff and would drop the gradient; use the "
+            "autodiff function of the same name, or detach() the tensor first"
+        )
+
+    def plain(v):
+        if isinstance(v, Tensor):
+            return v.data
+        if isinstance(v, list | tuple):
+            return type(v)(plain(a) for a in v)
+        return v
+
+    return fn(*[plain(a) for a in args], **{k: plain(v) for k, v in kwargs.items()})
+
+
 def _operand(x: Any, like: np.dtype | None) -> Tensor:
     """Wrap a non-Tensor operand as a constant, matching a float dtype of the other operand."""
     if isinstance(x, Tensor):
@@ -382,7 +417,8 @@ def apply(op: Op, *inputs: Any, **params: Any) -> Tensor:
         data = op.forward(*[t.data for t in tensors], **params)
     except (ValueError, IndexError, TypeError) as exc:
         shapes = ", ".join(str(t.shape) for t in tensors)
-        raise ShapeError(f"{op.name}: cannot apply to operands of shapes {shapes}: {exc}") from None
+        kind = IndexError if isinstance(exc, IndexError) else ShapeError
+        raise kind(f"{op.name}: cannot apply to operands of shapes {shapes}: {exc}") from None
     if not isinstance(data, np.ndarray):
         data = np.asarray(data)
     out = Tensor._wrap(data)
@@ -418,3 +454,74 @@ from .ops import elementwise as _ew  # noqa: E402
 from .ops import linalg as _la  # noqa: E402
 from .ops import reductions as _red  # noqa: E402
 from .ops import shape as _sh  # noqa: E402
+
+_UFUNCS = {
+    np.add: _ew.add,
+    np.subtract: _ew.sub,
+    np.multiply: _ew.mul,
+    np.true_divide: _ew.div,
+    np.power: _ew.power,
+    np.negative: _ew.neg,
+    np.exp: _ew.exp,
+    np.log: _ew.log,
+    np.log1p: _ew.log1p,
+    np.expm1: _ew.expm1,
+    np.sqrt: _ew.sqrt,
+    np.square: _ew.square,
+    np.sin: _ew.sin,
+    np.cos: _ew.cos,
+    np.tan: _ew.tan,
+    np.tanh: _ew.tanh,
+    np.absolute: _ew.abs,
+    np.sign: _ew.sign,
+    np.maximum: _ew.maximum,
+    np.minimum: _ew.minimum,
+    np.less: _ew.less,
+    np.less_equal: _ew.less_equal,
+    np.greater: _ew.greater,
+    np.greater_equal: _ew.greater_equal,
+    np.equal: _ew.equal,
+    np.not_equal: _ew.not_equal,
+    np.matmul: _la.matmul,
+}
+_ARRAY_FUNCTIONS = {
+    np.sum: _red.sum,
+    np.mean: _red.mean,
+    np.max: _red.max,
+    np.min: _red.min,
+    np.prod: _red.prod,
+    np.var: _red.var,
+    np.std: _red.std,
+    np.reshape: _sh.reshape,
+    np.transpose: _sh.transpose,
+    np.swapaxes: _sh.swapaxes,
+    np.broadcast_to: _sh.broadcast_to,
+    np.squeeze: _sh.squeeze,
+    np.expand_dims: _sh.unsqueeze,
+    np.concatenate: _sh.concatenate,
+    np.stack: _sh.stack,
+    np.where: _ew.where,
+    np.clip: _ew.clip,
+    np.dot: _la.dot,
+    np.outer: _la.outer,
+}
+# Functions whose results carry no gradient (shapes, predicates): run on the data.
+_NON_DIFFERENTIABLE = {
+    np.shape,
+    np.ndim,
+    np.size,
+    np.result_type,
+    np.isfinite,
+    np.isnan,
+    np.isinf,
+    np.signbit,
+    np.logical_and,
+    np.logical_or,
+    np.logical_not,
+    np.argmax,
+    np.argmin,
+    np.argsort,
+    np.allclose,
+    np.isclose,
+    np.array_equal,
+}

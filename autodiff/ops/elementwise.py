@@ -53,7 +53,8 @@ DIV = binary(
 POW = binary(
     "pow",
     np.power,
-    (lambda a, b, o: b * a ** (b - 1.0), lambda a, b, o: o * log(a)),
+    # d(a**b)/db = a**b log(a); at a = 0 it is 0 (as in PyTorch), not 0 * log(0) = nan.
+    (lambda a, b, o: b * a ** (b - 1.0), lambda a, b, o: o * log(where(a == 0, 1.0, a))),
     lambda ns, a, b: a**b,
 )
 
