@@ -10,7 +10,7 @@ import sympy as sp
 
 from .hessian import SparseHessian, sparse_hessian
 from .reverse import diff_raw, gradient_raw
-from .simplify import check_level, simplify_expr, simplify_exprs
+from .simplify import check_level, collapse_named, simplify_expr, simplify_exprs
 
 
 def _variables(variables: Any) -> tuple[sp.Symbol, ...]:
@@ -25,6 +25,13 @@ def _variables(variables: Any) -> tuple[sp.Symbol, ...]:
     return out
 
 
+def _prepare(expr: Any, simplify: str) -> sp.Basic:
+    """Sympify; unless ``simplify="none"``, collapse exp patterns into named functions first."""
+    check_level(simplify)
+    expr = sp.sympify(expr)
+    return expr if simplify == "none" else collapse_named(expr)
+
+
 def gradient(
     expr: Any, variables: Iterable[sp.Symbol], simplify: str = "none", budget: float | None = None
 ) -> list[sp.Expr]:
@@ -37,8 +44,7 @@ def gradient(
     >>> symdiff.gradient(x**2 * y, [x, y])
     [2*x*y, x**2]
     """
-    check_level(simplify)
-    expr = sp.sympify(expr)
+    expr = _prepare(expr, simplify)
     return simplify_exprs(gradient_raw(expr, _variables(variables)), simplify, budget)
 
 
@@ -57,8 +63,7 @@ def hessian(
     [6*x, 0],
     [  0, 2]]))
     """
-    check_level(simplify)
-    h = sparse_hessian(sp.sympify(expr), _variables(variables))
+    h = sparse_hessian(_prepare(expr, simplify), _variables(variables))
     return h if simplify == "none" else h.simplify(simplify, budget)
 
 
@@ -69,7 +74,10 @@ def jacobian(
     check_level(simplify)
     variables = _variables(variables)
     flat = np.asarray(exprs, dtype=object).ravel().tolist()
-    rows = [simplify_exprs(gradient_raw(sp.sympify(e), variables), simplify, budget) for e in flat]
+    rows = [
+        simplify_exprs(gradient_raw(_prepare(e, simplify), variables), simplify, budget)
+        for e in flat
+    ]
     return sp.Matrix(len(rows), len(variables), lambda i, j: rows[i][j])
 
 
@@ -98,10 +106,9 @@ def derivative(expr: Any, *wrt: Any, simplify: str = "none") -> sp.Expr:
     >>> symdiff.derivative(x**5, x, 3)
     60*x**2
     """
-    check_level(simplify)
     variables = parse_wrt(wrt)
     _variables(variables)
-    expr = sp.sympify(expr)
+    expr = _prepare(expr, simplify)
     if simplify != "none":
         for v in variables:  # simplifying between orders keeps high orders from swelling
             expr = simplify_expr(diff_raw(expr, [v]), simplify)

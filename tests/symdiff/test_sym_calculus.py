@@ -158,3 +158,34 @@ def test_collapse_named_recognises_exponential_patterns():
     assert symdiff.collapse_named(tanh_form) == sp.tanh(x)
     d = sp.diff(1 / (1 + sp.exp(-x)), x)
     assert symdiff.simplify_expr(d) == sigmoid(x) * (1 - sigmoid(x))
+
+
+def test_simplify_fast_leaves_large_entries_to_pattern_rewrites_only():
+    xs = sp.symbols("a0:300", real=True)
+    big = sp.Add(*[sp.exp(v) * v**2 for v in xs]) / (1 + sp.exp(-xs[0]))
+    assert symdiff.simplify_expr(big, "fast") == symdiff.collapse_named(big)
+    assert symdiff.simplify_expr(big, "fast").has(sigmoid)
+
+
+def test_sparse_hessian_simplify_keeps_symmetric_entries_shared():
+    e = sp.log(1 + sp.exp(x * y)) + x**2
+    h = symdiff.hessian(e, [x, y], simplify="fast")
+    assert h[0, 1] is h[1, 0]
+    assert h[0, 1].has(sigmoid) and not h[0, 1].has(sp.exp)
+
+
+def test_numpy_function_is_stable_for_large_arguments():
+    fn = symdiff.numpy_function([x], [sigmoid(x), softplus(x), relu(x)])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        assert [float(v) for v in fn(-800.0)] == [0.0, 0.0, 0.0]
+        assert [float(v) for v in fn(800.0)] == [1.0, 800.0, 800.0]
+
+
+def test_lifted_cse_and_vector_derivative():
+    lifted = symdiff.lift(lambda v: ad.exp(v * v[0]), np.array([1.0, 2.0]))
+    replacements, reduced = lifted.cse()
+    assert len(reduced) == 2
+    d = lifted.derivative("v[0]")
+    assert d.shape == (2,)
+    v0, v1 = lifted.variables
+    assert sp.simplify(d[1] - v1 * sp.exp(v0 * v1)) == 0
