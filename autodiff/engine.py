@@ -57,9 +57,10 @@ def _seed(output: Tensor, gradient, who: str) -> Tensor:
 
 
 def _accumulate(grads: dict[int, Tensor], parent: Tensor, g: Tensor) -> None:
-    if g.shape != parent.shape:
-        g = sum_to_shape(g, parent.shape)
-    if g.dtype != parent.dtype and parent.dtype.kind == "f":
+    gd, pd = g.data, parent.data
+    if gd.shape != pd.shape:
+        g = sum_to_shape(g, pd.shape)
+    if gd.dtype != pd.dtype and pd.dtype.kind == "f":
         # A float32 input mixed with float64 constants still gets a float32 gradient.
         g = cast(g, parent.dtype)
     key = id(parent)

@@ -69,14 +69,8 @@ class Tensor:
     # --- construction used by the funnel (no conversion, no checks) ---------------------------
     @classmethod
     def _wrap(cls, data: np.ndarray, requires_grad: bool = False) -> Tensor:
-        t = object.__new__(cls)
-        t.data = data
-        t.grad = None
+        t = _new(data)
         t.requires_grad = requires_grad
-        t.name = None
-        t._op = None
-        t._parents = ()
-        t._params = {}
         return t
 
     # --- array protocol -----------------------------------------------------------------------
@@ -208,28 +202,28 @@ class Tensor:
 
     # --- operators (defined in the op modules) ------------------------------------------------
     def __add__(self, other):
-        return _ew.add(self, other)
+        return apply(_ew.ADD, self, other)
 
     def __radd__(self, other):
-        return _ew.add(other, self)
+        return apply(_ew.ADD, other, self)
 
     def __sub__(self, other):
-        return _ew.sub(self, other)
+        return apply(_ew.SUB, self, other)
 
     def __rsub__(self, other):
-        return _ew.sub(other, self)
+        return apply(_ew.SUB, other, self)
 
     def __mul__(self, other):
-        return _ew.mul(self, other)
+        return apply(_ew.MUL, self, other)
 
     def __rmul__(self, other):
-        return _ew.mul(other, self)
+        return apply(_ew.MUL, other, self)
 
     def __truediv__(self, other):
-        return _ew.div(self, other)
+        return apply(_ew.DIV, self, other)
 
     def __rtruediv__(self, other):
-        return _ew.div(other, self)
+        return apply(_ew.DIV, other, self)
 
     def __pow__(self, other):
         return _ew.power(self, other)
@@ -405,23 +399,48 @@ def _operand(x: Any, like: np.dtype | None) -> Tensor:
     return Tensor._wrap(arr)
 
 
-def apply(op: Op, *inputs: Any, **params: Any) -> Tensor:
-    """Run ``op`` forward and, when recording, attach it to the output: the one funnel."""
+def _operands(inputs: tuple) -> tuple[Tensor, ...]:
     like = None
     for x in inputs:
         if isinstance(x, Tensor) and x.data.dtype.kind == "f":
             like = x.data.dtype
             break
-    tensors = tuple(_operand(x, like) for x in inputs)
+    return tuple(_operand(x, like) for x in inputs)
+
+
+def _new(data: np.ndarray) -> Tensor:
+    out = _object_new(Tensor)
+    out.data = data
+    out.grad = None
+    out.requires_grad = False
+    out.name = None
+    out._op = None
+    out._parents = ()
+    out._params = _NO_PARAMS
+    return out
+
+
+_object_new = object.__new__
+_NO_PARAMS: dict = {}
+
+
+def apply(op: Op, *inputs: Any, **params: Any) -> Tensor:
+    """Run ``op`` forward and, when recording, attach it to the output: the one funnel."""
+    # Hot path (every operation, forward and backward): keep it free of avoidable calls.
+    tensors = inputs
+    for x in inputs:
+        if not isinstance(x, Tensor):
+            tensors = _operands(inputs)
+            break
     try:
         data = op.forward(*[t.data for t in tensors], **params)
     except (ValueError, IndexError, TypeError) as exc:
         shapes = ", ".join(str(t.shape) for t in tensors)
         kind = IndexError if isinstance(exc, IndexError) else ShapeError
         raise kind(f"{op.name}: cannot apply to operands of shapes {shapes}: {exc}") from None
-    if not isinstance(data, np.ndarray):
+    if data.__class__ is not np.ndarray:
         data = np.asarray(data)
-    out = Tensor._wrap(data)
+    out = _new(data)
     if op.differentiable and _GRAD_ENABLED.get():
         for t in tensors:
             if t.requires_grad:
