@@ -7,14 +7,17 @@ and every script skips what it cannot import.
 
 from __future__ import annotations
 
+import cProfile
 import ctypes
 import gc
 import importlib
 import importlib.metadata
 import importlib.util
+import io
 import math
 import os
 import platform
+import pstats
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -233,6 +236,20 @@ class BenchRunner:
         """Add one row to the final summary (``ok=None``: no target, report only)."""
         status = "-" if ok is None else ("PASS" if ok else "MISS")
         self.summary.append([what, value, target, status])
+
+
+def profile_top(fn: Callable[[], Any], calls: int = 20, limit: int = 15) -> str:
+    """cProfile ``calls`` calls of ``fn`` (after one warm-up) and return the top ``limit``
+    functions by own time, as pstats prints them."""
+    fn()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        fn()
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(limit)
+    return out.getvalue()
 
 
 def ratio(t: float, ref: float) -> str:

@@ -33,6 +33,7 @@ from benchmarks._common import (  # noqa: E402
     format_time,
     machine_info,
     print_table,
+    profile_top,
     ratio,
     try_import,
     tune_malloc,
@@ -408,6 +409,19 @@ def _key(label: str) -> str:
     return "scipy" if label.startswith("scipy") else label
 
 
+def _profile_mlp() -> Callable[[], float]:
+    x, y, params = mlp_data()
+    xt, ps = ad.tensor(x), [ad.tensor(p, requires_grad=True) for p in params]
+    return lambda: autodiff_sgd_step(xt, y, ps, LR)
+
+
+PROFILE_TARGETS = {
+    "mlp": _profile_mlp,
+    "chain": lambda: lambda: chain_autodiff(0.3),
+    "hessian": lambda: lambda: ad.hessian(rosen)(np.linspace(-1.0, 1.0, ROSEN_N)),
+}
+
+
 # --- main ---------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     """Run the three autodiff benchmarks and print their tables and a summary."""
@@ -419,9 +433,17 @@ def main(argv: list[str] | None = None) -> int:
         help="skip the second MLP timing with glibc's trimming and mmap switched off",
     )
     parser.add_argument(
+        "--profile",
+        choices=("mlp", "chain", "hessian"),
+        help="print a cProfile of autodiff on that workload instead of timing",
+    )
+    parser.add_argument(
         "--only", choices=("mlp", "chain", "hessian"), action="append", help="run only these"
     )
     args = parser.parse_args(argv)
+    if args.profile:
+        print(profile_top(PROFILE_TARGETS[args.profile](), calls=20, limit=25))
+        return 0
     run = BenchRunner(args.quick)
     print(machine_info())
     print(f"mode: {'quick' if args.quick else 'full'} (median of {run.repeat} runs)")
