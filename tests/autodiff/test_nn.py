@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import doctest
+import importlib
 
 import numpy as np
 import pytest
@@ -515,3 +517,13 @@ def test_binary_cross_entropy_with_logits_is_stable_and_validates():
 def test_mse_loss_shape_mismatch_raises():
     with pytest.raises(ad.ShapeError, match="mse_loss: input has shape \\(3, 1\\) but target"):
         F.mse_loss(np.zeros((3, 1)), np.zeros(3))
+
+
+# --- documentation ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "module", ["autodiff.nn", "autodiff.nn.module", "autodiff.nn.layers", "autodiff.nn.functional"]
+)
+def test_nn_docstring_examples_run(module):
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{module} has no examples"
+    assert result.failed == 0, f"{result.failed} docstring example(s) of {module} failed"
