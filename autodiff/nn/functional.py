@@ -114,7 +114,8 @@ def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
                 f"cross_entropy: 1-D logits of shape {logits.shape} need a scalar target, "
                 f"got shape {scalar.shape}"
             )
-        return cross_entropy(logits.reshape(1, -1), scalar.reshape(1), reduction)
+        out = cross_entropy(logits.reshape(1, -1), scalar.reshape(1), reduction)
+        return out.reshape(()) if reduction == "none" else out
     if logits.ndim != 2:
         raise ShapeError(
             f"cross_entropy: logits must have shape (n, classes) or (classes,), got {logits.shape}"

@@ -204,8 +204,8 @@ class MLP(Sequential):
     ----------
     sizes : sequence of int
         Layer widths from input to output, at least two (``(2, 16, 1)``: one hidden layer).
-    activation : {"tanh", "relu", "sigmoid", "softplus", "identity"}
-        Activation after every layer but the last.
+    activation : {"tanh", "relu", "sigmoid", "softplus", "identity"} or Module subclass
+        Activation after every layer but the last (a class is instantiated once per layer).
     seed : int
         Seed of the generator shared, in order, by all layers (reproducible initialisation).
     bias : bool
@@ -231,7 +231,7 @@ class MLP(Sequential):
     def __init__(
         self,
         sizes: Sequence[int],
-        activation: str = "tanh",
+        activation: str | type[Module] = "tanh",
         seed: int | None = 0,
         bias: bool = True,
         dtype: Any = np.float64,
@@ -239,15 +239,22 @@ class MLP(Sequential):
         sizes = list(sizes)
         if len(sizes) < 2:
             raise ValueError(f"MLP: sizes needs at least an input and an output size, got {sizes}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"MLP: unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}"
-            )
+        make = _activation_factory(activation)
         super().__init__()
         gen = np.random.default_rng(seed)
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             if i:
-                self.append(ACTIVATIONS[activation]())
+                self.append(make())
             self.append(Linear(n_in, n_out, bias=bias, rng=gen, dtype=dtype))
         self.sizes = tuple(sizes)
-        self.activation = activation
+
+
+def _activation_factory(activation: str | type[Module]) -> type[Module]:
+    if isinstance(activation, type) and issubclass(activation, Module):
+        return activation
+    if isinstance(activation, str) and activation in ACTIVATIONS:
+        return ACTIVATIONS[activation]
+    raise ValueError(
+        f"MLP: unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)} "
+        "or pass a Module subclass"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import doctest
 import importlib
+import pickle
 
 import numpy as np
 import pytest
@@ -143,12 +144,14 @@ def test_module_repr_is_readable():
     )
 
 
-def test_module_deepcopy_is_independent():
+def test_module_deepcopy_and_pickle_are_independent():
     net = Net()
-    twin = copy.deepcopy(net)
-    twin.head.weight.data += 1.0
-    assert not np.allclose(twin.head.weight.data, net.head.weight.data)
-    assert [n for n, _ in twin.named_parameters()] == [n for n, _ in net.named_parameters()]
+    x = _x()
+    for twin in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        assert [n for n, _ in twin.named_parameters()] == [n for n, _ in net.named_parameters()]
+        np.testing.assert_array_equal(twin(x).data, net(x).data)
+        twin.head.weight.data += 1.0
+        assert not np.allclose(twin.head.weight.data, net.head.weight.data)
 
 
 # --- state_dict ---------------------------------------------------------------------------------
@@ -306,6 +309,11 @@ def test_mlp_structure_names_and_seed():
     assert not np.allclose(net(x).data, other(x).data)
 
 
+def test_mlp_accepts_activation_class():
+    net = nn.MLP([2, 3, 3, 1], activation=nn.Sigmoid, seed=0)
+    assert isinstance(net[1], nn.Sigmoid) and net[1] is not net[3]
+
+
 def test_mlp_bad_arguments_raise():
     with pytest.raises(ValueError, match="unknown activation 'gelu'"):
         nn.MLP([2, 1], activation="gelu")
@@ -457,6 +465,7 @@ def test_cross_entropy_matches_numpy_reference():
     np.testing.assert_allclose(F.cross_entropy(z, t, reduction="sum").data, ref.sum())
     np.testing.assert_allclose(F.cross_entropy(z, t, reduction="none").data, ref)
     np.testing.assert_allclose(F.cross_entropy(z[0], t[0]).data, ref[0])
+    assert F.cross_entropy(z[0], t[0], reduction="none").shape == ()
     np.testing.assert_allclose(F.cross_entropy(z, ad.tensor(t).astype(np.int64)).data, ref.mean())
 
 
