@@ -16,14 +16,18 @@ from .ops.shape import broadcast_to, sum_to_shape
 from .tensor import Tensor, as_array
 
 
-def toposort(roots: Iterable[Tensor], stop: set[int] = frozenset()) -> list[Tensor]:
+def toposort(
+    roots: Iterable[Tensor], stop: set[int] = frozenset(), recorded: bool = False
+) -> list[Tensor]:
     """Tensors that require grad and lead to ``roots``, parents before children.
 
     Iterative (no recursion limit on long chains); ids in ``stop`` are not expanded further.
+    With ``recorded=True`` every recorded tensor is followed, including non-differentiable
+    ones such as comparisons (what symbolic replay needs).
     """
     order: list[Tensor] = []
     seen: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(r, False) for r in roots if r.requires_grad]
+    stack: list[tuple[Tensor, bool]] = [(r, False) for r in roots if recorded or r.requires_grad]
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -37,7 +41,9 @@ def toposort(roots: Iterable[Tensor], stop: set[int] = frozenset()) -> list[Tens
         if key in stop:
             continue
         for parent in node._parents:
-            if parent.requires_grad and id(parent) not in seen:
+            if id(parent) not in seen and (
+                parent.requires_grad or (recorded and parent._op is not None)
+            ):
                 stack.append((parent, False))
     return order
 
@@ -74,7 +80,7 @@ def _backprop(
     create_graph: bool,
     stop: set[int] = frozenset(),
 ) -> dict[int, Tensor]:
-    """Run reverse accumulation; returns id(tensor) -> (tensor, full gradient) for all reached."""
+    """Run reverse accumulation; returns id -> (tensor, gradient) for the leaves and ``stop``."""
     order = toposort(outputs, stop)
     grads: dict[int, Tensor] = {}
     done: dict[int, tuple[Tensor, Tensor]] = {}
@@ -87,8 +93,8 @@ def _backprop(
             g = grads.pop(key, None)
             if g is None:
                 continue
-            done[key] = (node, g)
             if node._op is None or key in stop:
+                done[key] = (node, g)  # only what callers read: intermediates die early
                 continue
             parent_grads = node._op.vjp(g, node, *node._parents, **node._params)
             for parent, pg in zip(node._parents, parent_grads):

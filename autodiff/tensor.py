@@ -441,13 +441,19 @@ def apply(op: Op, *inputs: Any, **params: Any) -> Tensor:
     if data.__class__ is not np.ndarray:
         data = np.asarray(data)
     out = _new(data)
-    if op.differentiable and _GRAD_ENABLED.get():
+    if _GRAD_ENABLED.get():
+        # Record every op downstream of a graph input, comparisons included: the backward
+        # pass only follows tensors that require grad, but symdiff.lift replays conditions.
         for t in tensors:
-            if t.requires_grad:
-                out.requires_grad = True
+            if t.requires_grad or t._op is not None:
                 out._op = op
                 out._parents = tensors
                 out._params = params
+                if op.differentiable:
+                    for u in tensors:
+                        if u.requires_grad:
+                            out.requires_grad = True
+                            break
                 break
     return out
 

@@ -19,8 +19,10 @@ THREADS_PER_BLOCK = 128
 
 
 def is_device_array(x) -> bool:
-    """True for CUDA device arrays (anything exposing ``__cuda_array_interface__``)."""
-    return hasattr(x, "__cuda_array_interface__") and not isinstance(x, np.ndarray)
+    """True for CUDA device arrays (numba's, the simulator's, or any exposing the interface)."""
+    if isinstance(x, np.ndarray):
+        return False
+    return getattr(x, "__cuda_ndarray__", False) or hasattr(x, "__cuda_array_interface__")
 
 
 class CpuRunner:
@@ -80,7 +82,8 @@ class CudaRunner:
         self._device_idx: dict[bool, object] = {}
 
     def check_device(self, x, who: str):
-        x = self.cuda.as_cuda_array(x)
+        if not getattr(x, "__cuda_ndarray__", False):  # CuPy, PyTorch...: a zero-copy view
+            x = self.cuda.as_cuda_array(x)
         c = self.c
         if x.dtype != c.dtype:
             raise TypeError(f"{who}: device array has dtype {x.dtype}, kernel is {c.dtype}")

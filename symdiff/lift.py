@@ -8,9 +8,7 @@ NumPy forward itself for ``STRUCTURAL`` ops).
 from __future__ import annotations
 
 import inspect
-import threading
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from fractions import Fraction
 from typing import Any
 
@@ -20,19 +18,12 @@ import sympy as sp
 import autodiff
 from autodiff.engine import toposort
 from autodiff.ops import STRUCTURAL
-from autodiff.ops import elementwise as _ew
-from autodiff.ops import linalg as _la
-from autodiff.ops import reductions as _red
-from autodiff.ops import shape as _sh
 from autodiff.tensor import Tensor
 
 from .errors import LiftError, LiftTooLarge
 from .functions import NS
 from .lifted import Lifted
 from .settings import config
-
-_OP_MODULES = (_ew, _la, _red, _sh)
-_PATCH_LOCK = threading.RLock()
 
 
 # --- constants --------------------------------------------------------------------------------
@@ -93,38 +84,6 @@ def _indicators(arr: np.ndarray) -> np.ndarray:
     return out
 
 
-# --- conditions: comparisons are not recorded by autodiff, so watch them during the trace ------
-@contextmanager
-def _record_unrecorded():
-    """Record applications that autodiff keeps off the graph but that derive from a condition.
-
-    Comparisons (``differentiable=False``) and anything computed from their results (a mask
-    cast to float, ``where``'s detached condition) are kept by the id of their output array, so
-    that ``lift`` can rebuild them as relationals instead of freezing trace-time values.
-    """
-    records: dict[int, tuple] = {}
-    originals = [m.apply for m in _OP_MODULES]
-    real = originals[0]
-
-    def recording(op, *inputs, **params):
-        out = real(op, *inputs, **params)
-        if out._op is None and (
-            not op.differentiable
-            or any(isinstance(x, Tensor) and id(x.data) in records for x in inputs)
-        ):
-            records[id(out.data)] = (op, inputs, params, out)
-        return out
-
-    with _PATCH_LOCK:
-        for m in _OP_MODULES:
-            m.apply = recording
-        try:
-            yield records
-        finally:
-            for m, original in zip(_OP_MODULES, originals):
-                m.apply = original
-
-
 # --- inputs -----------------------------------------------------------------------------------
 def _arg_names(f: Callable, n: int, names: Sequence[str] | None) -> list[str]:
     if names is not None:
@@ -182,9 +141,8 @@ def _param_set(params: Any, names: list[str]) -> set[int]:
 class _Replay:
     """Values of the traced tensors as SymPy object arrays, keyed by tensor id."""
 
-    def __init__(self, records: dict, limit: int):
+    def __init__(self, limit: int):
         self.values: dict[int, np.ndarray] = {}
-        self.records = records
         self.limit = limit
 
     def check_size(self, t: Tensor, what: str) -> None:
@@ -198,17 +156,8 @@ class _Replay:
     def value(self, t: Any) -> np.ndarray:
         if not isinstance(t, Tensor):
             return constant_array(t)
-        if id(t) in self.values:
-            return self.values[id(t)]
-        record = self.records.get(id(t.data))
-        if record is None:
-            return constant_array(t.data)
-        op, inputs, params, out = record
-        self.check_size(out, f"condition tensor (output of op {op.name!r})")
-        self.replay([x for x in inputs if isinstance(x, Tensor) and x.requires_grad])
-        val = self.run(op, [self.value(x) for x in inputs], params, out)
-        self.values[id(t)] = val
-        return val
+        found = self.values.get(id(t))
+        return constant_array(t.data) if found is None else found
 
     def run(self, op, args: list, params: dict, traced: Tensor) -> np.ndarray:
         if op.sympy is None:
@@ -228,7 +177,8 @@ class _Replay:
         return _indicators(out) if traced.dtype.kind in "iuf" else out
 
     def replay(self, roots: list[Tensor]) -> None:
-        for t in toposort(roots):
+        # recorded=True: conditions (comparisons, masks) are replayed, not frozen.
+        for t in toposort(roots, recorded=True):
             if id(t) in self.values:
                 continue
             if t._op is None:
@@ -289,12 +239,12 @@ def lift(
     arg_names = _arg_names(f, len(example_args), names)
     held = _param_set(params, arg_names)
     call, inputs, symbols = _inputs(example_args, arg_names, limit)
-    with _record_unrecorded() as records, autodiff.enable_grad():
+    with autodiff.enable_grad():
         out = f(*call)
     if not isinstance(out, Tensor):
         raise_if_not_array(out, f)
         out = Tensor(np.asarray(out))
-    replay = _Replay(records, limit)
+    replay = _Replay(limit)
     for name, t in inputs.items():
         replay.values[id(t)] = np.asarray(symbols[name], dtype=object)
     replay.replay([out])

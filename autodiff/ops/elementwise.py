@@ -148,6 +148,13 @@ def _cast_vjp(g, out, x, dtype):
     return (cast(g, x.dtype),)
 
 
+def _cast_sympy(ns, x, dtype):
+    # A condition cast to a number is its indicator function.
+    if isinstance(x, ns.logic.boolalg.Boolean) and not isinstance(x, ns.Expr):
+        return ns.Piecewise((1, x), (0, True))
+    return x
+
+
 CAST = register(
     Op(
         "cast",
@@ -155,7 +162,7 @@ CAST = register(
         lambda x, dtype: x.astype(dtype),
         _cast_vjp,
         lambda t, out, x, dtype: cast(t[0], dtype),
-        elementwise_sympy(lambda ns, x, dtype: x),
+        elementwise_sympy(_cast_sympy),
     )
 )
 
@@ -296,8 +303,6 @@ def minimum(a, b) -> Tensor:
 
 def where(cond, a, b) -> Tensor:
     """Pick ``a`` where ``cond`` is true and ``b`` elsewhere (``cond`` is not differentiated)."""
-    if isinstance(cond, Tensor):
-        cond = cond.detach()
     return apply(WHERE, cond, a, b)
 
 

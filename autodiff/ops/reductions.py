@@ -173,10 +173,26 @@ def std(x, axis=None, keepdims=False, ddof: int = 0) -> Tensor:
     return sqrt(var(x, axis, keepdims, ddof))
 
 
+def _shift_forward(x, axis):
+    m = np.max(x, axis=axis, keepdims=True)
+    return np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+
+
+def _shift_sympy(ns, x, axis):
+    return np.full(_keep_shape(x.shape, axis), ns.S.Zero, dtype=object)
+
+
+# A constant c for composites whose value does not depend on it, f(x - c) + c = f(x): the max
+# keeps exp() from overflowing in eager code. Being a constant it carries no gradient (which
+# is exact, by that invariance), and symbolically it is 0, so lifted formulas read
+# log(exp(x0) + exp(x1)) rather than freezing a trace-time number into them.
+STABLE_SHIFT = register(
+    Op("stable_shift", 1, _shift_forward, None, None, _shift_sympy, differentiable=False)
+)
+
+
 def _stable_shift(x: Tensor, axis) -> Tensor:
-    # Subtracting a constant leaves logsumexp/softmax unchanged; detach keeps gradients exact.
-    m = max(x, axis, keepdims=True).detach()
-    return where(np.isfinite(m.data), m, 0.0)
+    return apply(STABLE_SHIFT, x, axis=normalize_axis(axis, x.ndim, "stable_shift"))
 
 
 def logsumexp(x, axis=None, keepdims=False) -> Tensor:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import autodiff as ad
+from autodiff.ops.reductions import _stable_shift
 from autodiff.ops.shape import scatter_add
 
 Shape = tuple[int, ...]
@@ -166,6 +167,15 @@ TABLE: dict[str, list[Case]] = {
             lambda x: x.astype(np.float64),
             UNARY,
             keeps_dtype=False,
+        )
+    ],
+    "stable_shift": [
+        Case(
+            "stable_shift (max along axis, no gradient)",
+            lambda x: _stable_shift(_t(x), -1),
+            lambda x: np.max(x, axis=-1, keepdims=True),
+            (((3,),), ((2, 3),)),
+            differentiable=False,
         )
     ],
     "less": _comparison("a < b", lambda a, b: _t(a) < b, np.less),
@@ -390,7 +400,9 @@ PARAMETERS = {
     "op_case": OP_CASES,  # every row of the table
     "any_case": ALL_CASES,  # the table and the composites
     "diff_case": [(n, c) for n, c in ALL_CASES if c.differentiable],
-    "comparison_case": [(n, c) for n, c in OP_CASES if not c.differentiable],
+    "comparison_case": [
+        (n, c) for n, c in OP_CASES if not c.differentiable and n != "stable_shift"
+    ],
     "elementwise_case": [(n, c) for n, c in OP_CASES if c.broadcast and c.differentiable],
 }
 

@@ -8,6 +8,7 @@ import pytest
 
 import autodiff as ad
 from autodiff.ops import ALL_OPS
+from autodiff.ops.reductions import _stable_shift
 from autodiff.testing import check_grads
 
 
@@ -84,7 +85,8 @@ def test_op_comparison_returns_boolean_without_graph(comparison_case, rng, make_
         xs = [ad.tensor(x, requires_grad=True) for x in make_inputs(comparison_case, shapes, rng)]
         out = comparison_case.fn(*xs)
         assert out.dtype == np.bool_
-        assert not out.requires_grad and out.is_leaf
+        # No gradient flows through a comparison, but it is recorded so lift can replay it.
+        assert not out.requires_grad and out._op is not None
         np.testing.assert_array_equal(out.numpy(), comparison_case.ref(*[x.data for x in xs]))
 
 
@@ -219,3 +221,15 @@ def test_cast_float32_roundtrip_returns_gradient_in_input_dtype():
     ad.sum(y * y).backward()
     assert x.grad.dtype == np.float64
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
+
+
+def test_op_stable_shift_is_a_gradient_free_constant_that_cancels():
+    x = ad.tensor([[1000.0, 1001.0, 999.0]], requires_grad=True)
+    shift = _stable_shift(x, -1)
+    assert not shift.requires_grad
+    np.testing.assert_array_equal(shift.numpy(), [[1001.0]])
+    out = ad.logsumexp(x, axis=-1).sum()
+    out.backward()
+    np.testing.assert_allclose(x.grad.numpy(), ad.softmax(x, axis=-1).numpy(), rtol=1e-12)
+    inf = _stable_shift(ad.tensor([-np.inf, -np.inf]), 0)
+    np.testing.assert_array_equal(inf.numpy(), [0.0])  # all -inf rows shift by 0, not nan

@@ -62,6 +62,7 @@ ROWS = {
     "minimum": (lambda x, y: (ad.minimum(x, y) ** 3).sum(), [(3,), (3,)], [ANY, ANY]),
     "where": (lambda x: ad.where(x > 0.0, x**3, -x).sum(), [(4,)], [ANY]),
     "cast": (lambda x: (cast(x, np.float64) ** 2 * x).sum(), [(3,)], [ANY]),
+    "stable_shift": (lambda x: ad.logsumexp(x * x[::-1]), [(3,)], [ANY]),
     "less": (_cmp(less), [(4,), (4,)], [ANY, ANY]),
     "less_equal": (_cmp(less_equal), [(4,), (4,)], [ANY, ANY]),
     "greater": (_cmp(greater), [(4,), (4,)], [ANY, ANY]),
