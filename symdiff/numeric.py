@@ -34,9 +34,26 @@ NUMPY_FUNCTIONS: dict[str, Callable] = {
 """NumPy implementations of :data:`symdiff.functions.NAMED_FUNCTIONS` for ``lambdify``."""
 
 
+def without_ite(exprs: Any) -> Any:
+    """Rewrite if-then-else conditions (from nested ``where``) as And/Or/Not.
+
+    SymPy's NumPy printer turns ``ITE`` into ``select(...)`` with a float default, which is not
+    a valid condition for the enclosing ``Piecewise``.
+    """
+
+    def rewrite(e):
+        return e.replace(lambda a: isinstance(a, sp.ITE), lambda a: a.to_nnf())
+
+    if isinstance(exprs, list | tuple):
+        return type(exprs)(without_ite(e) for e in exprs)
+    return rewrite(exprs) if isinstance(exprs, sp.Basic) else exprs
+
+
 def numpy_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable:
     """``sympy.lambdify`` over NumPy, mapping sigmoid / softplus / relu to stable kernels."""
-    return sp.lambdify(list(symbols), exprs, modules=[NUMPY_FUNCTIONS, "numpy"], cse=True)
+    return sp.lambdify(
+        list(symbols), without_ite(exprs), modules=[NUMPY_FUNCTIONS, "numpy"], cse=True
+    )
 
 
 def evaluate(exprs: Sequence[Any], symbols: Sequence[sp.Symbol], values: Sequence[float]):
