@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..ops.elementwise import exp, log, relu, sigmoid, softplus, square, tanh
-from ..ops.reductions import log_softmax, softmax
+from ..ops.reductions import _stable_shift, log_softmax, softmax
 from ..ops.reductions import sum as reduce_sum
 from ..tensor import ShapeError, Tensor
 
@@ -123,11 +123,10 @@ def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
     n, classes = logits.shape
     index = _class_targets(targets, n, classes)
     # -log_softmax(z)[i, t_i] = logsumexp(z_i - m_i) - (z_i - m_i)[t_i] for any constant m_i;
-    # m_i = max_j z_ij (a NumPy constant, off the tape) keeps exp from overflowing. Only the
-    # picked entries of log_softmax are formed: fewer ops than indexing the full matrix.
-    shift = logits.data.max(axis=1, keepdims=True)
-    shift[~np.isfinite(shift)] = 0.0
-    shifted = logits - shift
+    # m_i = max_j z_ij (the gradient-free stable_shift primitive, 0 when lifted) keeps exp from
+    # overflowing. Only the picked entries of log_softmax are formed: fewer ops than indexing
+    # the full matrix.
+    shifted = logits - _stable_shift(logits, 1)
     per_sample = log(reduce_sum(exp(shifted), axis=1)) - shifted[np.arange(n), index]
     return _reduce(per_sample, reduction, "cross_entropy")
 
