@@ -30,7 +30,7 @@ import numpy as np
 from .grad_mode import enable_grad
 from .tensor import Tensor
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
+__all__ = ["SGD", "Adam", "AdamW", "NewtonCG", "Optimizer"]
 
 
 def _check(name: str, value: Any, ok: bool, rule: str, who: str) -> None:
@@ -309,3 +309,6 @@ class AdamW(Adam):
         weight_decay: float = 1e-2,
     ):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+from ._newton_cg import NewtonCG  # noqa: E402  (builds on Optimizer above)
