@@ -251,10 +251,13 @@ def _slots(module: Module) -> dict[int, list[tuple[Module, str]]]:
 
 def _as_substitute(name: str, value: Any, param: Parameter) -> Tensor:
     tensor = value if isinstance(value, Tensor) else Tensor(value, dtype=param.dtype)
-    if tensor.shape != param.shape:
+    # Extra leading axes are a batch of parameter sets (e.g. one per MAML task) that broadcast
+    # against the input's leading axes; the trailing axes must be the parameter's own.
+    lead = tensor.ndim - param.ndim
+    if lead < 0 or tensor.shape[lead:] != param.shape:
         raise ShapeError(
             f"functional_call: {name!r} has shape {tensor.shape}, but the module's parameter has "
-            f"shape {param.shape}"
+            f"shape {param.shape} (extra leading batch axes are allowed)"
         )
     return tensor
 
