@@ -124,7 +124,26 @@ def _rewrite_mul_sigmoids(node: sp.Expr) -> sp.Expr:
     return node
 
 
+def _log_sigmoid(arg: sp.Basic) -> sp.Expr | None:
+    """``log(sigmoid(u)) = -softplus(-u)`` and ``log(1 - sigmoid(u)) = -softplus(u)``."""
+    if isinstance(arg, sigmoid):
+        return -softplus(-arg.args[0])
+    if isinstance(arg, sp.Add) and len(arg.args) == 2 and sp.S.One in arg.args:
+        other = arg.args[0] if arg.args[1] == 1 else arg.args[1]
+        if isinstance(other, sp.Mul) and len(other.args) == 2 and sp.S.NegativeOne in other.args:
+            inner = other.args[0] if other.args[1] == -1 else other.args[1]
+            if isinstance(inner, sigmoid):
+                return -softplus(inner.args[0])
+    return None
+
+
 def _rewrite_node(node: sp.Basic) -> sp.Basic:
+    if isinstance(node, sigmoid) and node.args[0].could_extract_minus_sign():
+        return 1 - sigmoid(-node.args[0])  # one σ per argument: σ(-u) = 1 - σ(u)
+    if isinstance(node, sp.log):
+        named = _log_sigmoid(node.args[0])
+        if named is not None:
+            return named
     if isinstance(node, sp.Pow) and node.exp.is_negative:
         w = _one_plus_exp(node.base)
         if w is not None:
@@ -140,14 +159,14 @@ def _rewrite_node(node: sp.Basic) -> sp.Basic:
 
 def collapse_named(expr: sp.Basic) -> sp.Basic:
     """Rewrite exponential patterns into ``sigmoid``, ``softplus`` and ``tanh``, bottom-up."""
-    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp):
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid):
         return expr
     memo: dict[sp.Basic, sp.Basic] = {}
 
     def visit(node: sp.Basic) -> sp.Basic:
         if node in memo:
             return memo[node]
-        if node.is_Atom or not node.has(sp.exp):
+        if node.is_Atom or not node.has(sp.exp, sigmoid):
             out = node
         else:
             args = [visit(a) for a in node.args]
@@ -180,7 +199,30 @@ def fast(expr: sp.Basic) -> sp.Basic:
         return expr
     if expr.has(sp.Piecewise):
         expr = sp.piecewise_fold(expr)
-    return _smallest([expr, sp.factor_terms(expr)])
+    return _smallest([expr, sp.factor_terms(expr), *_rational_form(expr)])
+
+
+def _rational_form(expr: sp.Expr) -> list[sp.Expr]:
+    """``expr`` factored as a rational function of its sigmoid/tanh terms (small ones only).
+
+    Treating ``σ(u)`` as a symbol ``s`` turns ``x(1 - s)(-y/s - (y - 1)/(1 - s))s`` into
+    ``x(s - y)``: the gradient of a logistic loss, as written in textbooks.
+    """
+    named = expr.atoms(sigmoid, sp.tanh)
+    if not named or node_count(expr, config.fast_size // 2) > config.fast_size // 2:
+        return []
+    # Factoring pays off for rational functions of σ/tanh (logistic losses), or where it can
+    # cancel a division by them; with other functions around it mostly costs time.
+    divides = any(p.exp.is_negative and p.base.has(*named) for p in expr.atoms(sp.Pow))
+    others = [f for f in expr.atoms(sp.Function) if not isinstance(f, sigmoid | sp.tanh)]
+    if others and not divides:
+        return []
+    dummies = {a: sp.Dummy() for a in named}
+    try:
+        factored = sp.factor(expr.xreplace(dummies))
+    except (sp.PolynomialError, NotImplementedError, RecursionError):
+        return []
+    return [factored.xreplace({d: a for a, d in dummies.items()})]
 
 
 def full(expr: sp.Basic) -> sp.Basic:
