@@ -128,8 +128,8 @@ ROWS: list[Row] = _rows_unary() + [
     Row("max", ("max",), lambda x: ad.max(x * x[::-1] + x), 3, "distinct"),
     Row("min", ("min",), lambda x: ad.min(ad.sin(x) * x[0]), 3, "distinct"),
     Row("prod", ("prod",), lambda x: ad.prod(x) * ad.sum(x), 4),
-    Row("logsumexp", (), lambda x: ad.logsumexp(x * x[::-1])),
-    Row("softmax", (), lambda x: ad.sum(ad.softmax(x) * x)),
+    Row("logsumexp", ("stable_shift",), lambda x: ad.logsumexp(x * x[::-1])),
+    Row("softmax", ("stable_shift",), lambda x: ad.sum(ad.softmax(x) * x)),
     Row("var", (), lambda x: ad.var(x * x)),
 ]
 
