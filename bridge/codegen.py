@@ -17,8 +17,9 @@ import numpy as np
 import sympy as sp
 
 from .printer import HELPERS, NumbaPrinter, helper_source
+from .reroll import MIN_ITEMS, Group, Item, plan
 
-CODEGEN_VERSION = "1"
+CODEGEN_VERSION = "2"
 TARGETS = ("cpu", "parallel", "cuda")
 DTYPES = ("float64", "float32")
 DERIVATIVES = ("value", "grad", "hessian")
@@ -57,23 +58,88 @@ def _drop_dirac(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
-def _body(printer: NumbaPrinter, exprs: Sequence[sp.Expr]) -> tuple[list[str], list[str]]:
+def _body(
+    printer: NumbaPrinter, exprs: Sequence[sp.Expr], temp: str = "t", load: bool = True
+) -> tuple[list[str], list[str]]:
     """Statements (loads + one line per common subexpression) and the printed outputs."""
-    exprs = [_drop_dirac(sp.sympify(e)) for e in exprs]
     temps = sp.numbered_symbols("_t", cls=sp.Dummy)
     replacements, reduced = sp.cse(list(exprs), symbols=temps, order="none")
-    used = set().union(*(sp.sympify(e).free_symbols for e in exprs)) if exprs else set()
     lines = []
-    for sym, name in list(printer.names.items()):
-        if sym in used and name[0] in "xp":
-            lines.append(f"{name} = {name[0]}[{name[1:]}]")
+    if load:
+        used = set().union(*(e.free_symbols for e in exprs)) if exprs else set()
+        for sym, name in list(printer.names.items()):
+            if sym in used and name[0] in "xp":
+                lines.append(f"{name} = {name[0]}[{name[1:]}]")
     for i, (sym, expr) in enumerate(replacements):
-        printer.names[sym] = f"t{i}"
-        lines.append(f"t{i} = {printer.print_expr(expr)}")
+        printer.names[sym] = f"{temp}{i}"
+        lines.append(f"{temp}{i} = {printer.print_expr(expr)}")
     outs = [printer.print_expr(e) for e in reduced]
     for sym, _ in replacements:
         del printer.names[sym]
     return lines, outs
+
+
+def _store(item_kind: str, slots: Sequence[str], value: str, loop: bool) -> list[str]:
+    """Lines storing ``value`` for one output; ``slots`` are printed indices."""
+    if item_kind == "acc":
+        return [f"acc {'+=' if loop else '='} {value}"]
+    if item_kind == "g":
+        return [f"g[{slots[0]}] = {value}"]
+    if not loop and slots[0] == slots[1]:
+        return [f"out[idx[{slots[0]}]] = {value}"]
+    return [f"h = {value}", f"out[idx[{slots[0]}]] = h", f"out[idx[{slots[1]}]] = h"]
+
+
+class _Emitter:
+    """Point-function bodies: straight-line code with CSE, plus loops for rerolled groups."""
+
+    def __init__(self, printer: NumbaPrinter, spec: KernelSpec):
+        self.printer = printer
+        self.index = {s: (0, i) for i, s in enumerate(spec.variables)}
+        self.index.update({s: (1, i) for i, s in enumerate(spec.parameters)})
+        self.reroll = spec.target != "cuda"  # index tables would land in constant memory
+        self.tables: list[str] = []
+        self.loops = 0
+
+    def body(self, items: list[Item]) -> list[str]:
+        items = [Item(_drop_dirac(sp.sympify(it.expr)), it.kind, it.slots) for it in items]
+        straight, groups = plan(items, self.index, self.reroll)
+        acc = [it.expr for it in straight if it.kind == "acc"]
+        straight = [it for it in straight if it.kind != "acc"]
+        if acc or any(g.kind == "acc" for g in groups):
+            straight.insert(0, Item(sp.Add(*acc), "acc"))
+        lines, outs = _body(self.printer, [it.expr for it in straight])
+        for it, out in zip(straight, outs):
+            lines += _store(it.kind, [str(s) for s in it.slots], out, loop=False)
+        for group in groups:
+            lines += self._loop(group)
+        return lines
+
+    def _table(self, name: str, rows: list) -> None:
+        self.tables.append(f"{name} = np.array({rows!r}, dtype=np.int64)")
+
+    def _loop(self, group: Group) -> list[str]:
+        self.loops += 1
+        name = f"R{self.loops}"
+        names = self.printer.names
+        lines = []
+        if group.x_places:
+            self._table(f"{name}_X", group.x_index)
+            lines += [f"a{i} = x[{name}_X[j, {i}]]" for i in range(len(group.x_places))]
+        if group.p_places:
+            self._table(f"{name}_P", group.p_index)
+            lines += [f"b{i} = p[{name}_P[j, {i}]]" for i in range(len(group.p_places))]
+        slots = []
+        if group.kind != "acc":
+            self._table(f"{name}_S", group.slots)
+            slots = [f"{name}_S[j, {c}]" for c in range(len(group.slots[0]))]
+        names.update({ph: f"a{i}" for i, ph in enumerate(group.x_places)})
+        names.update({ph: f"b{i}" for i, ph in enumerate(group.p_places)})
+        body, (out,) = _body(self.printer, [group.template], temp="u", load=False)
+        for ph in group.x_places + group.p_places:
+            del names[ph]
+        body = lines + body + _store(group.kind, slots, out, loop=True)
+        return [f"for j in range({len(group.slots)}):"] + ["    " + line for line in body]
 
 
 def _function(decorator: str, signature: str, lines: list[str]) -> str:
@@ -81,29 +147,31 @@ def _function(decorator: str, signature: str, lines: list[str]) -> str:
     return f"\n\n{decorator}def {signature}:\n{body}\n"
 
 
-def _value_point(printer: NumbaPrinter, spec: KernelSpec, deco: str) -> str:
-    lines, (out,) = _body(printer, [spec.value])
-    return _function(deco, "value_point(x, p)", lines + [f"return {out}"])
+def _value_items(value: sp.Expr) -> list[Item]:
+    terms = sp.Add.make_args(sp.sympify(value))
+    return [Item(t, "acc") for t in terms] if len(terms) >= MIN_ITEMS else [Item(value, "acc")]
 
 
-def _grad_point(printer: NumbaPrinter, spec: KernelSpec, deco: str) -> str:
-    lines, outs = _body(printer, [spec.value, *spec.grad])
-    stores = [f"g[{i}] = {out}" for i, out in enumerate(outs[1:])]
-    return _function(deco, "grad_point(x, p, g)", lines + stores + [f"return {outs[0]}"])
+def _value_point(emit: _Emitter, spec: KernelSpec, deco: str) -> str:
+    lines = emit.body(_value_items(spec.value))
+    return _function(deco, "value_point(x, p)", lines + ["return acc"])
 
 
-def _hess_point(printer: NumbaPrinter, spec: KernelSpec, deco: str) -> str:
+def _grad_point(emit: _Emitter, spec: KernelSpec, deco: str) -> str:
+    items = _value_items(spec.value) + [Item(e, "g", (i,)) for i, e in enumerate(spec.grad)]
+    lines = emit.body(items)
+    return _function(deco, "grad_point(x, p, g)", lines + ["return acc"])
+
+
+def _hess_point(emit: _Emitter, spec: KernelSpec, deco: str) -> str:
     rows, cols = spec.hess_rows.tolist(), spec.hess_cols.tolist()
     where = {(r, c): k for k, (r, c) in enumerate(zip(rows, cols))}
-    upper = [k for k, (r, c) in enumerate(zip(rows, cols)) if r <= c]
-    lines, outs = _body(printer, [spec.hess_values[k] for k in upper])
-    for k, out in zip(upper, outs):
-        mirror = where.get((cols[k], rows[k]), k)
-        if mirror == k:
-            lines.append(f"out[idx[{k}]] = {out}")
-        else:
-            lines += [f"h = {out}", f"out[idx[{k}]] = h", f"out[idx[{mirror}]] = h"]
-    return _function(deco, "hess_point(x, p, out, idx)", lines)
+    items = [
+        Item(spec.hess_values[k], "h", (k, where.get((c, r), k)))
+        for k, (r, c) in enumerate(zip(rows, cols))
+        if r <= c
+    ]
+    return _function(deco, "hess_point(x, p, out, idx)", emit.body(items))
 
 
 _CPU_BATCH = {
@@ -164,15 +232,17 @@ def generate(spec: KernelSpec) -> str:
     kinds = ("value",) + ("grad",) * (spec.grad is not None)
     kinds += ("hessian",) * (spec.hess_values is not None)
     printer = NumbaPrinter(_names(spec), spec.dtype, spec.target)
+    emit = _Emitter(printer, spec)
     point_deco = _DEVICE if spec.target == "cuda" else _NJIT
-    parts = [_value_point(printer, spec, point_deco)]
+    parts = [_value_point(emit, spec, point_deco)]
     if spec.grad is not None:
-        parts.append(_grad_point(printer, spec, point_deco))
+        parts.append(_grad_point(emit, spec, point_deco))
     if spec.hess_values is not None:
-        parts.append(_hess_point(printer, spec, point_deco))
+        parts.append(_hess_point(emit, spec, point_deco))
     printer.check_target()
     parts += [_batch(kind, spec.target) for kind in kinds]
     helpers = [
         helper_source(h, point_deco, spec.dtype) for h in HELPERS if h in printer.helpers_used
     ]
-    return _header(spec, kinds) + "\n" + "".join(helpers) + "".join(parts)
+    tables = "\n" + "\n".join(emit.tables) + "\n" if emit.tables else ""
+    return _header(spec, kinds) + "\n" + tables + "".join(helpers) + "".join(parts)
