@@ -26,11 +26,24 @@ from .errors import UnsupportedExpressionError
 if TYPE_CHECKING:
     from .api import compile
     from .compiled import Compiled
+    from .optimize import minimize
     from .scipy_api import scipy_objective
 
-__all__ = ["Compiled", "UnsupportedExpressionError", "cache_dir", "compile", "scipy_objective"]
+__all__ = [
+    "Compiled",
+    "UnsupportedExpressionError",
+    "cache_dir",
+    "compile",
+    "minimize",
+    "scipy_objective",
+]
 
-_LAZY = {"compile": "api", "Compiled": "compiled", "scipy_objective": "scipy_api"}
+_LAZY = {
+    "compile": "api",
+    "Compiled": "compiled",
+    "minimize": "optimize",
+    "scipy_objective": "scipy_api",
+}
 
 
 def __getattr__(name: str) -> Any:
