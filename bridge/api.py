@@ -10,11 +10,12 @@ import numpy as np
 import sympy as sp
 
 import autodiff
-import symdiff
 
 from . import cache
-from .codegen import CODEGEN_VERSION, DERIVATIVES, DTYPES, TARGETS, KernelSpec, generate
 from .compiled import Compiled
+from .options import CODEGEN_VERSION, DERIVATIVES, check_options
+
+# symdiff and the code generator are imported on a cache miss only: a warm start skips both.
 
 
 @dataclass
@@ -30,12 +31,16 @@ class _Problem:
     def gradient(self) -> list[sp.Expr]:
         if self.lifted is not None:
             return list(self.lifted.gradient())
-        return list(symdiff.gradient(self.expr, self.variables))
+        from symdiff import gradient
+
+        return list(gradient(self.expr, self.variables))
 
     def hessian(self):
         if self.lifted is not None:
             return self.lifted.hessian()
-        return symdiff.hessian(self.expr, self.variables)
+        from symdiff import hessian
+
+        return hessian(self.expr, self.variables)
 
     def key(self, target: str, dtype: str, kinds: tuple[str, ...]) -> str:
         """Hash of everything the generated source depends on."""
@@ -95,7 +100,9 @@ def _problem(f, example_args: tuple, wrt, params, names) -> _Problem:
     elif callable(f):
         if not example_args:
             raise TypeError("compile: a callable needs example arguments to be lifted")
-        lifted = symdiff.lift(f, *example_args, names=names, params=params or ())
+        from symdiff import lift
+
+        lifted = lift(f, *example_args, names=names, params=params or ())
         # the example values of the parameter arguments are the default p
         defaults = np.asarray(lifted.flat_values(*example_args)[len(lifted.variables) :])
     else:
@@ -109,7 +116,10 @@ def _problem(f, example_args: tuple, wrt, params, names) -> _Problem:
     return _Problem(lifted.expr, variables, parameters, defaults, lifted)
 
 
-def _spec(problem: _Problem, target: str, dtype: str, kinds: tuple[str, ...]) -> KernelSpec:
+def _source(problem: _Problem, target: str, dtype: str, kinds: tuple[str, ...]) -> str:
+    """Differentiate and generate the module source (the cold path)."""
+    from .codegen import KernelSpec, generate
+
     spec = KernelSpec(problem.expr, problem.variables, problem.parameters, dtype=dtype)
     spec.target = target
     if "grad" in kinds:
@@ -119,22 +129,7 @@ def _spec(problem: _Problem, target: str, dtype: str, kinds: tuple[str, ...]) ->
         spec.hess_rows = np.asarray(h.rows, dtype=np.int64)
         spec.hess_cols = np.asarray(h.cols, dtype=np.int64)
         spec.hess_values = list(h.values)
-    return spec
-
-
-def _options(target: str, dtype, derivatives) -> tuple[str, str, tuple[str, ...]]:
-    if target not in TARGETS:
-        raise ValueError(f"compile: unknown target {target!r}; choose one of {TARGETS}")
-    dtype = np.dtype(dtype).name
-    if dtype not in DTYPES:
-        raise ValueError(f"compile: dtype {dtype!r} is not supported; choose one of {DTYPES}")
-    if isinstance(derivatives, str):
-        derivatives = (derivatives,)
-    unknown = set(derivatives) - set(DERIVATIVES)
-    if unknown:
-        raise ValueError(f"compile: unknown derivatives {sorted(unknown)}; use {DERIVATIVES}")
-    kinds = tuple(k for k in DERIVATIVES if k in derivatives or k == "value")
-    return target, dtype, kinds
+    return generate(spec)
 
 
 def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
@@ -184,13 +179,13 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
     >>> c.hessian([[1.0, 0.0], [2.0, 0.0]]).shape
     (2, 2, 2)
     """
-    target, dtype, kinds = _options(target, dtype, derivatives)
+    target, dtype, kinds = check_options(target, dtype, derivatives)
     problem = _problem(f, example_args, wrt, params, names)
     key = problem.key(target, dtype, kinds)
     known = cache.lookup(key)
     module = cache.load_digest(known) if known else None
     if module is None:
-        source = generate(_spec(problem, target, dtype, kinds))
+        source = _source(problem, target, dtype, kinds)
         module = cache.load_source(source)
         cache.record(key, cache.digest(source))
     return Compiled(

@@ -16,13 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from .options import CODEGEN_VERSION, DERIVATIVES, DTYPES, TARGETS  # noqa: F401 (re-exported)
 from .printer import HELPERS, NumbaPrinter, helper_source
 from .reroll import MIN_ITEMS, Group, Item, plan
-
-CODEGEN_VERSION = "2"
-TARGETS = ("cpu", "parallel", "cuda")
-DTYPES = ("float64", "float32")
-DERIVATIVES = ("value", "grad", "hessian")
 
 _NJIT = '@njit(cache=True, error_model="numpy")\n'
 _NJIT_PARALLEL = '@njit(cache=True, error_model="numpy", parallel=True)\n'
