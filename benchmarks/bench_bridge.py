@@ -223,6 +223,34 @@ print(json.dumps({"import": t1 - t0, "compile": t2 - t1, "first": t3 - t2}))
 """
 
 
+_FLOOR = """
+import json, sys, time
+t0 = time.perf_counter()
+import numpy as np
+t1 = time.perf_counter()
+sys.path.insert(0, sys.argv[1])
+import hd_floor_kernel
+t2 = time.perf_counter()
+hd_floor_kernel.f(np.ones(3))
+t3 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "compile": t2 - t1, "first": t3 - t2}))
+"""
+
+
+def _numba_floor(cache: str) -> dict:
+    """numba's own share: import numba + first call of a trivial cached ``njit`` function."""
+    module = Path(cache) / "hd_floor_kernel.py"
+    module.write_text("from numba import njit\n\n\n@njit(cache=True)\ndef f(x):\n    return x[0]\n")
+    runs = []
+    for _ in range(2):  # the first run writes numba's cache, the second reads it
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", _FLOOR, cache], capture_output=True,
+                             text=True, check=True)  # fmt: skip
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        runs[-1]["process"] = time.perf_counter() - start
+    return runs[-1]
+
+
 def _startup_once(target: str, cache: str) -> dict:
     env = dict(os.environ, HYBRIDDIFF_CACHE_DIR=cache)
     start = time.perf_counter()
@@ -250,8 +278,14 @@ def bench_startup(run: BenchRunner) -> None:
                    first <= 0.3)  # fmt: skip
         run.record(f"startup {target} cold compile+first call",
                    format_time(cold["compile"] + cold["first"]), "-", None)  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="hybriddiff-floor-") as cache:
+        r = _numba_floor(cache)
+    rows.append(["numba floor", "warm", format_time(r["import"]), format_time(r["compile"]),
+                 format_time(r["first"]), format_time(r["compile"] + r["first"]),
+                 format_time(r["process"])])  # fmt: skip
     print_table(rows, ["target", "cache", "import", "compile()", "first call", "compile+first",
                        "whole process"], "start-up in a new process")  # fmt: skip
+    print("numba floor: 'compile()' is `import numba`, 'first call' a cached one-line njit kernel")
 
 
 SECTIONS = {"hessian3": bench_hessian3, "rosenbrock": bench_rosenbrock, "startup": bench_startup}
