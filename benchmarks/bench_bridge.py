@@ -149,6 +149,7 @@ def _jax_rosenbrock_hessian(n: int):
     jnp = jax.numpy
 
     def f(x):
+        """The same chained Rosenbrock in jax.numpy."""
         return jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
     hess = jax.jit(jax.hessian(f))

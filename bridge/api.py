@@ -29,6 +29,7 @@ class _Problem:
     lifted: Any = None
 
     def gradient(self) -> list[sp.Expr]:
+        """First partials, by symdiff's reverse accumulation."""
         if self.lifted is not None:
             return list(self.lifted.gradient())
         from symdiff import gradient
@@ -36,6 +37,7 @@ class _Problem:
         return list(gradient(self.expr, self.variables))
 
     def hessian(self):
+        """symdiff's sparse Hessian (both triangles, row-major)."""
         if self.lifted is not None:
             return self.lifted.hessian()
         from symdiff import hessian

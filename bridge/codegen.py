@@ -98,6 +98,7 @@ class _Emitter:
         self.loops = 0
 
     def body(self, items: list[Item]) -> list[str]:
+        """Lines computing and storing ``items``: straight-line CSE first, then the loops."""
         items = [Item(_drop_dirac(sp.sympify(it.expr)), it.kind, it.slots) for it in items]
         straight, groups = plan(items, self.index, self.reroll)
         acc = [it.expr for it in straight if it.kind == "acc"]

@@ -34,12 +34,14 @@ class CpuRunner:
         self.scalar = compiled.dtype.type
 
     def check_device(self, x, who: str):
+        """Reject device arrays: CPU kernels read host memory."""
         raise TypeError(
             f"{who}: target {self.c.target!r} takes host arrays; copy device arrays to the host "
             "first, or compile with target='cuda'"
         )
 
     def value(self, x, p):
+        """Value at one point (a scalar) or at every row of a batch."""
         if x.ndim == 1:
             return self.scalar(self.m.value_point(x, p))
         out = np.empty(x.shape[0], dtype=self.c.dtype)
@@ -47,6 +49,7 @@ class CpuRunner:
         return out
 
     def grad(self, x, p):
+        """``(value, gradient)`` at one point or at every row of a batch."""
         if x.ndim == 1:
             g = np.empty(self.c.n, dtype=self.c.dtype)
             return self.scalar(self.m.grad_point(x, p, g)), g
@@ -56,6 +59,7 @@ class CpuRunner:
         return v, g
 
     def hessian(self, x, p, sparse: bool):
+        """Dense Hessian(s), or CSR (one point) / values (batch) with ``sparse``."""
         c = self.c
         if sparse:
             shape, idx = (c.nnz,), c.idx_sparse
@@ -82,6 +86,7 @@ class CudaRunner:
         self._device_idx: dict[bool, object] = {}
 
     def check_device(self, x, who: str):
+        """A numba device array of the kernel's dtype and shape, viewing ``x`` without a copy."""
         if not getattr(x, "__cuda_ndarray__", False):  # CuPy, PyTorch...: a zero-copy view
             x = self.cuda.as_cuda_array(x)
         c = self.c
@@ -106,14 +111,17 @@ class CudaRunner:
         return [r[0] for r in results] if x.ndim == 1 else results
 
     def value(self, x, p):
+        """Values, one thread per point."""
         (v,) = self._launch(self.m.value_kernel, x, p, [()])
         return v
 
     def grad(self, x, p):
+        """``(values, gradients)``, one thread per point."""
         v, g = self._launch(self.m.grad_kernel, x, p, [(), (self.c.n,)])
         return v, g
 
     def hessian(self, x, p, sparse: bool):
+        """Hessians (dense or CSR values), one thread per point."""
         c = self.c
         if sparse not in self._device_idx:
             idx = c.idx_sparse if sparse else c.idx_dense

@@ -83,15 +83,19 @@ def scipy_objective(
 
 def _callables(compiled: Compiled, sparse: bool) -> dict[str, Any]:
     def fun(x, p=None):
+        """The objective's value as a Python float."""
         return float(compiled.value(x, p))
 
     def jac(x, p=None):
+        """The gradient."""
         return compiled.grad(x, p)
 
     def hess(x, p=None):
+        """The Hessian: dense, or CSR with ``sparse=True``."""
         return compiled.hessian(x, p, sparse=sparse)
 
     def hessp(x, v, p=None):
+        """The Hessian-vector product."""
         return compiled.hessp(x, v, p)
 
     return {"fun": fun, "jac": jac, "hess": hess, "hessp": hessp}
