@@ -49,8 +49,9 @@ def scipy_objective(
     >>> from scipy.optimize import minimize
     >>> import bridge
     >>> x, y = sp.symbols("x y", real=True)
-    >>> obj = bridge.scipy_objective((x - 1) ** 2 + 10 * (y - x**2) ** 2, [0.0, 0.0], wrt=[x, y])
-    >>> res = minimize(**obj, method="trust-exact")
+    >>> f = (x - 1) ** 2 + 10 * (y - x**2) ** 2
+    >>> obj = bridge.scipy_objective(f, [0.0, 0.0], wrt=[x, y], method="trust-exact")
+    >>> res = minimize(**obj, method="trust-exact", tol=1e-10)
     >>> np.allclose(res.x, [1.0, 1.0])
     True
     """
