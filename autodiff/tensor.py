@@ -387,12 +387,31 @@ def _untracked(name: str, fn, args, kwargs):
     return fn(*[plain(a) for a in args], **{k: plain(v) for k, v in kwargs.items()})
 
 
+_SCALARS = (float, int, bool)
+_CONSTANTS: dict[tuple, Tensor] = {}
+
+
+def _constant(x: float, dtype: np.dtype) -> Tensor:
+    """A shared, read-only constant for a Python number (scalar chains reuse ``1.0001``...)."""
+    key = (x, dtype)
+    found = _CONSTANTS.get(key)
+    if found is not None:
+        return found
+    arr = np.asarray(x, dtype=dtype)
+    # 0.0 == -0.0 and nan != nan: keys that would alias or never hit are not cached.
+    if x == 0 or x != x or len(_CONSTANTS) >= 4096:
+        return Tensor._wrap(arr)
+    arr.flags.writeable = False
+    found = _CONSTANTS[key] = Tensor._wrap(arr)
+    return found
+
+
 def _operand(x: Any, like: np.dtype | None) -> Tensor:
     """Wrap a non-Tensor operand as a constant, matching a float dtype of the other operand."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, bool | int | float) and like is not None and like.kind == "f":
-        return Tensor._wrap(np.asarray(x, dtype=like))
+    if type(x) in _SCALARS and like is not None and like.kind == "f":
+        return _constant(x, like)
     arr = as_array(x)
     if arr.dtype.kind in "biu" and like is not None and like.kind == "f":
         arr = arr.astype(like)
