@@ -32,12 +32,28 @@ def _bench(argv: list[str]) -> int:
     if not scripts:
         print("hybriddiff bench: the benchmarks/ folder of a source checkout is needed")
         return 2
-    status = 0
+    status, summaries = 0, []
     for script in scripts:
         cmd = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
         print(f"\n=== {script.name} ===", flush=True)
-        status |= subprocess.call(cmd, cwd=root.parent)
+        done = subprocess.run(cmd, cwd=root.parent, capture_output=True, text=True)
+        print(done.stdout + done.stderr, flush=True)
+        status |= done.returncode
+        summaries.append((script.name, _summary(done.stdout)))
+    print("\n=== all benchmarks: summary (medians and ratios from each script's run) ===")
+    for name, lines in summaries:
+        print(f"-- {name}")
+        print("\n".join(lines) if lines else "   (no summary printed)")
     return status
+
+
+def _summary(output: str) -> list[str]:
+    """The lines after a script's last '== summary ==' heading (or its final ratio line)."""
+    lines = output.splitlines()
+    marks = [i for i, line in enumerate(lines) if line.strip() == "== summary =="]
+    if marks:
+        return lines[marks[-1] + 1 :]
+    return [line for line in lines if "target" in line][-3:]
 
 
 COMMANDS = {

@@ -58,3 +58,11 @@ def test_cli_formula_subcommand_prints_second_derivatives():
     done = _run("-m", "bridge.cli", "formula", "x**2*y", "--wrt", "x", "y", "--order", "2")
     assert done.returncode == 0, done.stderr
     assert "d2f/dxdy = 2*x" in done.stdout
+
+
+def test_cli_bench_collects_each_scripts_summary():
+    output = "== 1 ==\nrow\n== summary ==\nchain  3.7 us/op  <= 4 us/op  PASS\n"
+    assert cli._summary(output) == ["chain  3.7 us/op  <= 4 us/op  PASS"]
+    assert cli._summary("x\nautodiff / torch = 0.2 (target <= 1.0): PASS\n") == [
+        "autodiff / torch = 0.2 (target <= 1.0): PASS"
+    ]
