@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from .grad_mode import set_grad_enabled
+from .ops.base import Op
 from .ops.elementwise import cast
 from .ops.shape import broadcast_to, sum_to_shape
 from .tensor import Tensor, as_array
@@ -79,8 +80,13 @@ def _backprop(
     seeds: Sequence[Tensor],
     create_graph: bool,
     stop: set[int] = frozenset(),
+    free: bool = False,
 ) -> dict[int, Tensor]:
-    """Run reverse accumulation; returns id -> (tensor, gradient) for the leaves and ``stop``."""
+    """Run reverse accumulation; returns id -> (tensor, gradient) for the leaves and ``stop``.
+
+    With ``free=True`` each node forgets its parents once its VJP has run, so activations are
+    released during the pass instead of after it (PyTorch's default, ``retain_graph=False``).
+    """
     order = toposort(outputs, stop)
     grads: dict[int, Tensor] = {}
     done: dict[int, tuple[Tensor, Tensor]] = {}
@@ -88,7 +94,8 @@ def _backprop(
         for out, seed in zip(outputs, seeds):
             if out.requires_grad:
                 _accumulate(grads, out, seed)
-        for node in reversed(order):
+        while order:
+            node = order.pop()
             key = id(node)
             g = grads.pop(key, None)
             if g is None:
@@ -100,18 +107,37 @@ def _backprop(
             for parent, pg in zip(node._parents, parent_grads):
                 if pg is not None and parent.requires_grad:
                     _accumulate(grads, parent, pg)
+            if free:
+                node._op, node._parents, node._params = FREED, (), {}
     return done
 
 
-def backward(output: Tensor, gradient=None, create_graph: bool = False) -> None:
-    """Accumulate gradients of ``output`` into ``.grad`` of the leaves that require grad."""
+def _freed_vjp(g, out, *args, **params):
+    raise RuntimeError(
+        "backward: this graph was freed by an earlier backward(); call backward("
+        "retain_graph=True) the first time to go through it again"
+    )
+
+
+# Marks a node whose graph a backward pass released (not a primitive: never in the op table).
+FREED = Op("freed", -1, None, _freed_vjp, None, None)
+
+
+def backward(
+    output: Tensor, gradient=None, create_graph: bool = False, retain_graph: bool | None = None
+) -> None:
+    """Accumulate gradients of ``output`` into ``.grad`` of the leaves that require grad.
+
+    The graph is released as the pass goes unless ``retain_graph`` (default: ``create_graph``).
+    """
     if not output.requires_grad:
         raise RuntimeError(
             "backward: tensor does not require grad and has no graph "
             "(no input had requires_grad=True, or it was computed under no_grad())"
         )
     seed = _seed(output, gradient, "backward")
-    for node, g in _backprop([output], [seed], create_graph).values():
+    retain = create_graph if retain_graph is None else retain_graph
+    for node, g in _backprop([output], [seed], create_graph, free=not retain).values():
         if node._op is None:
             g = g if create_graph else g.detach()
             node.grad = g if node.grad is None else node.grad + g

@@ -132,16 +132,19 @@ class Tensor:
 
         return cast(self, np.dtype(dtype))
 
-    def backward(self, gradient: Any = None, create_graph: bool = False) -> None:
+    def backward(
+        self, gradient: Any = None, create_graph: bool = False, retain_graph: bool | None = None
+    ) -> None:
         """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
 
         ``gradient`` seeds the backward pass and is required when ``self`` is not a scalar.
         With ``create_graph=True`` the gradients are themselves recorded, so they can be
-        differentiated again (higher-order derivatives).
+        differentiated again (higher-order derivatives). The graph is released during the pass
+        unless ``retain_graph=True`` (default: ``create_graph``), as in PyTorch.
         """
         from .engine import backward
 
-        backward(self, gradient, create_graph)
+        backward(self, gradient, create_graph, retain_graph)
 
     # --- Python protocol ----------------------------------------------------------------------
     def __repr__(self) -> str:
