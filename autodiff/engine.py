@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from .grad_mode import set_grad_enabled
+from .ops._rules import zeros_like
 from .ops.base import Op
 from .ops.elementwise import cast
 from .ops.shape import broadcast_to, sum_to_shape
@@ -165,7 +166,7 @@ def gradients(
         if g is None:
             if not allow_unused:
                 raise RuntimeError(f"gradients: input {i} was not used to compute the outputs")
-            g = Tensor._wrap(np.zeros(x.shape, dtype=x.dtype))
+            g = zeros_like(x)
         result.append(g)
     return result
 
@@ -185,7 +186,7 @@ def push_along(
     order: list[Tensor],
     outputs: Sequence[Tensor],
     inputs: Sequence[Tensor],
-    tangents: Sequence[Tensor],
+    tangents: Sequence[Tensor | None],
 ) -> list[Tensor]:
     """:func:`pushforward` over a precomputed ``toposort`` (reused for many tangents)."""
     known: dict[int, Tensor] = {id(x): t for x, t in zip(inputs, tangents)}
@@ -200,4 +201,5 @@ def push_along(
         if t.shape != node.shape:
             t = broadcast_to(t, node.shape)
         known[key] = t
-    return [known.get(id(o), Tensor._wrap(np.zeros(o.shape, dtype=o.dtype))) for o in outputs]
+    found = [known.get(id(o)) for o in outputs]
+    return [zeros_like(o) if t is None else t for o, t in zip(outputs, found)]

@@ -239,10 +239,9 @@ def jacfwd(f: Callable, argnums: Argnums = 0) -> Callable:
         order = toposort([trace.out], stop={id(x) for x in trace.inputs})
         results = []
         for x in trace.inputs:
-            zeros = [Tensor._wrap(np.zeros(o.shape, dtype=o.dtype)) for o in trace.inputs]
             rows = []
             for e in _basis(x):
-                tans = [e if o is x else z for o, z in zip(trace.inputs, zeros)]
+                tans = [e if o is x else None for o in trace.inputs]  # None: a zero tangent
                 rows.append(push_along(order, [trace.out], trace.inputs, tans)[0])
             results.append(_jacobian_layout(rows, trace.out.shape, x.shape, out_major=False))
         return trace.finish(results)

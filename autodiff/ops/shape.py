@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, apply
-from ._rules import linear
+from ._rules import linear, zeros_like
 from .base import STRUCTURAL, Op, register
 
 
@@ -98,7 +98,7 @@ CONCATENATE = register(
         lambda *xs, axis: np.concatenate(xs, axis=axis),
         _concat_vjp,
         lambda t, out, *xs, axis: concatenate(
-            [ti if ti is not None else Tensor._wrap(np.zeros_like(x.data)) for ti, x in zip(t, xs)],
+            [ti if ti is not None else zeros_like(x) for ti, x in zip(t, xs)],
             axis,
         ),
         STRUCTURAL,
