@@ -19,6 +19,12 @@ import autodiff
 METHODS = ("newton", "trust-region")
 
 
+def _eager_value(f: Callable, x: np.ndarray, params: tuple) -> float:
+    with autodiff.no_grad():
+        out = f(autodiff.tensor(x), *params)
+    return float(out.data if isinstance(out, autodiff.Tensor) else out)
+
+
 class _Objective:
     """Counts evaluations and hides where f, its gradient and Hessian come from."""
 
@@ -30,11 +36,13 @@ class _Objective:
 
             # The extra arguments are lift parameters: their values become the defaults.
             kernels = compile_kernels(f, x0, *params, params=tuple(range(1, 1 + len(params))))
+            self._value = kernels.value
             self._value_and_grad = kernels.value_and_grad
             self._hess = lambda x: kernels.hessian(x, sparse=True)
         elif hessian == "eager":
             vg = autodiff.value_and_grad(f)
             hess = autodiff.hessian(f)
+            self._value = lambda x: _eager_value(f, x, params)
             self._value_and_grad = lambda x: vg(x, *params)
             self._hess = lambda x: hess(x, *params)
         else:
@@ -46,7 +54,9 @@ class _Objective:
         return float(value), np.asarray(grad, dtype=np.float64)
 
     def value(self, x: np.ndarray) -> float:
-        return self.value_and_grad(x)[0]
+        """The objective alone (line-search trials need no gradient)."""
+        self.nfev += 1
+        return float(self._value(x))
 
     def hess(self, x: np.ndarray):
         return self._hess(x)
@@ -107,10 +117,6 @@ def _shifted_solve(h, g: np.ndarray, eye) -> np.ndarray:
     return -g
 
 
-def _hessp(h, v: np.ndarray) -> np.ndarray:
-    return h @ v
-
-
 def _steihaug(h, g: np.ndarray, radius: float, tol: float) -> np.ndarray:
     """Approximately minimise g.p + p.H.p/2 within |p| <= radius (Nocedal & Wright, Alg. 7.2)."""
     z = np.zeros_like(g)
@@ -119,7 +125,7 @@ def _steihaug(h, g: np.ndarray, radius: float, tol: float) -> np.ndarray:
     if np.linalg.norm(r) < tol:
         return z
     for _ in range(2 * g.size + 10):
-        hd = _hessp(h, d)
+        hd = h @ d
         curvature = float(d @ hd)
         if curvature <= 0:
             return z + _to_boundary(z, d, radius) * d
@@ -157,7 +163,7 @@ def _trust_step(obj, x, fx, g, state):
     h = obj.hess(x)
     gnorm = np.linalg.norm(g)
     p = _steihaug(h, g, state["radius"], min(0.5, np.sqrt(gnorm)) * gnorm)
-    predicted = -(float(g @ p) + 0.5 * float(p @ _hessp(h, p)))
+    predicted = -(float(g @ p) + 0.5 * float(p @ h @ p))
     f_new = obj.value(x + p)
     if 0 <= predicted <= 1e-15 * max(1.0, abs(fx)) and f_new <= fx + 1e-14 * max(1.0, abs(fx)):
         return x + p  # reductions at rounding level: rho is noise, accept the Newton-like step
