@@ -69,21 +69,6 @@ def _sympify_array(arr: Any) -> np.ndarray:
     return out
 
 
-def _is_truth(v: Any) -> bool:
-    return isinstance(v, sp.logic.boolalg.Boolean) and not isinstance(v, sp.Expr)
-
-
-def _indicators(arr: np.ndarray) -> np.ndarray:
-    """Numeric tensors holding truth values (a mask cast to float) become 0/1 Piecewise."""
-    if not any(_is_truth(v) for v in arr.flat):
-        return arr
-    out = np.empty(arr.shape, dtype=object)
-    for idx, v in np.ndenumerate(arr):
-        boolean = _is_truth(v)
-        out[idx] = sp.Piecewise((1, v), (0, True)) if boolean else v
-    return out
-
-
 # --- inputs -----------------------------------------------------------------------------------
 def _arg_names(f: Callable, n: int, names: Sequence[str] | None) -> list[str]:
     if names is not None:
@@ -174,7 +159,7 @@ class _Replay:
                 f"lift: op {op.name!r} gave a symbolic result of shape {out.shape}, "
                 f"expected {traced.shape}"
             )
-        return _indicators(out) if traced.dtype.kind in "iuf" else out
+        return out
 
     def replay(self, roots: list[Tensor]) -> None:
         # recorded=True: conditions (comparisons, masks) are replayed, not frozen.
