@@ -232,6 +232,14 @@ class BenchRunner:
             numbers[name] = autonumber(fn, self.target_s)
         return timeit_interleaved(fns, repeat=self.repeat, number=numbers, warmup=1)
 
+    def run_sections(self, sections: Mapping[str, Callable], only: Sequence[str] | None) -> None:
+        """Run the chosen sections (all when ``only`` is None), then print the summary table."""
+        for name, section in sections.items():
+            if only is None or name in only:
+                section(self)
+        print_table(self.summary, ["benchmark", "measured", "target", "status"], "summary")
+        print("targets are informational; timings depend on the machine and its load.")
+
     def record(self, what: str, value: str, target: str, ok: bool | None) -> None:
         """Add one row to the final summary (``ok=None``: no target, report only)."""
         status = "-" if ok is None else ("PASS" if ok else "MISS")

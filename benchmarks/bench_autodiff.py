@@ -452,11 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         "chain": bench_chain,
         "hessian": bench_hessian,
     }
-    for name, section in sections.items():
-        if args.only is None or name in args.only:
-            section(run)
-    print_table(run.summary, ["benchmark", "measured", "target", "status"], "summary")
-    print("targets are informational; timings depend on the machine and its load.")
+    run.run_sections(sections, args.only)
     return 0
 
 

@@ -302,11 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     print(machine_info())
     print(f"mode: {'quick' if args.quick else 'full'} (median of {run.repeat} runs)")
     print(f"kernel cache: {bridge.cache_dir()}")
-    for name, section in SECTIONS.items():
-        if args.only is None or name in args.only:
-            section(run)
-    print_table(run.summary, ["benchmark", "measured", "target", "status"], "summary")
-    print("targets are informational; timings depend on the machine and its load.")
+    run.run_sections(SECTIONS, args.only)
     return 0
 
 
