@@ -42,3 +42,25 @@ def no_grad():
 def enable_grad():
     """Context that re-enables recording, e.g. inside a ``no_grad`` block."""
     return set_grad_enabled(True)
+
+
+# --- transform tracing ------------------------------------------------------------------------
+# The stack of transforms (``"grad"``, ``"jvp"``, ``"lift"`` ...) whose traced call of the user's
+# function is running. Conversions that would silently drop a gradient (``__array__``,
+# ``float``) and Python control flow on traced values (``bool`` under ``lift``) consult it.
+_TRACING: ContextVar[tuple[str, ...]] = ContextVar("autodiff_tracing", default=())
+
+
+@contextmanager
+def tracing(who: str) -> Iterator[None]:
+    """Mark the dynamic extent of one transform's traced call of a user function."""
+    token = _TRACING.set(_TRACING.get() + (who,))
+    try:
+        yield
+    finally:
+        _TRACING.reset(token)
+
+
+def active_transforms() -> tuple[str, ...]:
+    """The transforms whose traced call is running, outermost first (empty outside any)."""
+    return _TRACING.get()
