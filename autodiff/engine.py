@@ -140,7 +140,9 @@ def backward(
     retain = create_graph if retain_graph is None else retain_graph
     for node, g in _backprop([output], [seed], create_graph, free=not retain).values():
         if node._op is None:
-            g = g if create_graph else g.detach()
+            # A detached .grad gets memory of its own: a gradient may be a read-only broadcast
+            # view (sum, mean) or the very seed array the caller passed.
+            g = g if create_graph else Tensor._wrap(np.array(g.data, order="C", copy=True))
             node.grad = g if node.grad is None else node.grad + g
 
 

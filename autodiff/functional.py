@@ -1,8 +1,22 @@
 """Functional transforms — ``grad``, ``jvp``, ``hessian``... — that compose to any order.
 
-Arguments may be NumPy arrays, Python numbers or Tensors. With plain inputs the results are
-NumPy arrays; with Tensor inputs they are Tensors that stay connected to any enclosing
-transform, which is what makes ``grad(grad(f))`` and MAML-style meta-gradients work.
+Arguments may be NumPy arrays, Python numbers or Tensors. With plain inputs at top level the
+results are fresh, writeable NumPy arrays; with Tensor inputs, inside another transform, or
+when ``f`` closes over a tensor that requires grad, they are Tensors that stay connected to the
+enclosing computation, which is what makes ``grad(grad(f))`` and MAML-style meta-gradients work.
+
+Nesting and perturbation confusion
+----------------------------------
+Each call of a transform differentiates only with respect to *its own* inputs. Every
+differentiated argument becomes a distinct graph node: a fresh leaf for a plain value, or an
+alias (an identity ``reshape`` node) whose parent is the argument when the argument is itself a
+tensor that an enclosing transform (or the user) differentiates. The inner backward pass stops
+at those nodes, so values that depend on an enclosing transform's variable - captured by a
+closure, passed as an argument, or both - stay differentiable by the enclosing transform
+(what JAX does with trace levels and HIPS autograd with per-call trace ids)::
+
+    grad(lambda x: x * grad(lambda y: x * y)(2.0))(1.0)  # 2.0
+    grad(lambda x: grad(lambda y: x * y)(x))(1.0)        # 1.0, not d(x*x)/dx
 """
 
 from __future__ import annotations
@@ -14,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .engine import gradients, push_along, toposort
-from .grad_mode import enable_grad, is_grad_enabled
+from .grad_mode import active_transforms, enable_grad, is_grad_enabled, set_grad_enabled, tracing
 from .ops.shape import concatenate, reshape, stack, transpose
 from .tensor import Tensor, as_array
 
@@ -26,7 +40,13 @@ def _name(f: Callable) -> str:
 
 
 def _as_input(value: Any, who: str, position: int) -> Tensor:
-    """A tensor that requires grad standing for ``value``, kept on the graph when nested."""
+    """A graph input of this transform alone, standing for ``value``.
+
+    A tensor that already requires grad (an enclosing transform's variable, or the user's) gets
+    an alias node whose parent is that tensor: this transform's backward pass stops at the
+    alias, while the enclosing one differentiates through it. Anything else becomes a fresh
+    leaf.
+    """
     if isinstance(value, Tensor):
         if value.dtype.kind != "f":
             raise TypeError(
@@ -34,7 +54,7 @@ def _as_input(value: Any, who: str, position: int) -> Tensor:
                 "inputs can be differentiated"
             )
         if value.requires_grad and is_grad_enabled():
-            return value
+            return reshape(value, value.shape)  # identity node: a distinct input, same data
         return Tensor._wrap(value.data, requires_grad=True)
     arr = np.asarray(value) if isinstance(value, np.ndarray | np.generic) else as_array(value)
     if arr.dtype.kind != "f":
@@ -45,24 +65,57 @@ def _as_input(value: Any, who: str, position: int) -> Tensor:
     return Tensor._wrap(arr, requires_grad=True)
 
 
-class _Trace:
-    """One traced call of ``f`` with the differentiated arguments replaced by graph inputs."""
+def _positions(argnums: Argnums, nargs: int, who: str) -> tuple[bool, list[int], list[int]]:
+    """(single, distinct argument positions, index into them for each entry of argnums)."""
+    single = isinstance(argnums, int | np.integer)
+    entries = (argnums,) if single else tuple(argnums)
+    positions: list[int] = []
+    index: list[int] = []
+    for i in entries:
+        if isinstance(i, bool) or not isinstance(i, int | np.integer):
+            raise TypeError(f"{who}: argnums must be integers, got {i!r}")
+        if not -nargs <= i < nargs:
+            raise IndexError(f"{who}: argnums {i} is out of range for {nargs} argument(s)")
+        p = int(i) % nargs
+        if p not in positions:
+            positions.append(p)
+        index.append(positions.index(p))
+    return single, positions, index
 
-    def __init__(self, f: Callable, args: tuple, argnums: Argnums, who: str):
-        self.single = isinstance(argnums, int | np.integer)
-        self.argnums = (int(argnums),) if self.single else tuple(argnums)
-        for i in self.argnums:
-            if not -len(args) <= i < len(args):
-                raise IndexError(f"{who}: argnums {i} is out of range for {len(args)} argument(s)")
+
+def _connected(roots: Sequence[Tensor], inputs: Sequence[Tensor]) -> bool:
+    """Whether the graph of ``roots`` reaches a tensor that requires grad other than the fresh
+    leaves of this transform: an alias of an outer variable, or a captured one."""
+    stop = {id(x) for x in inputs}
+    for node in toposort(roots, stop):
+        if id(node) in stop:
+            if node._op is not None:  # an alias of an enclosing variable
+                return True
+        elif not node._parents:
+            return True  # a captured leaf (or a graph freed by backward) that requires grad
+    return False
+
+
+class _Trace:
+    """One traced call of ``f`` with the differentiated arguments replaced by graph inputs.
+
+    ``create_graph``: the derivatives must be recorded because they depend on tensors that
+    require grad beyond this transform's own fresh inputs. ``tensor_mode``: results are returned
+    as Tensors (Tensor arguments, inside another transform, or ``create_graph``).
+    """
+
+    def __init__(
+        self, f: Callable, args: tuple, kwargs: dict, argnums: Argnums, who: str, extra=()
+    ):
+        self.single, positions, self.index = _positions(argnums, len(args), who)
+        recording = is_grad_enabled()
         call = list(args)
         self.inputs = []
-        for i in self.argnums:
-            call[i] = _as_input(args[i], who, i)
-            self.inputs.append(call[i])
-        self.tensor_mode = any(isinstance(a, Tensor) for a in args)
-        self.nested = any(isinstance(a, Tensor) and a.requires_grad for a in args)
-        with enable_grad():
-            out = f(*call)
+        for p in positions:
+            call[p] = _as_input(args[p], who, p)
+            self.inputs.append(call[p])
+        with enable_grad(), tracing(who):
+            out = f(*call, **kwargs)
         if isinstance(out, tuple | list) and any(isinstance(o, Tensor) for o in out):
             # as_array would silently detach the Tensors inside and give zero derivatives.
             raise TypeError(
@@ -71,19 +124,56 @@ class _Trace:
             )
         self.raw = out
         self.out = out if isinstance(out, Tensor) else Tensor._wrap(as_array(out))
-        self.create_graph = self.nested and is_grad_enabled()
+        self.create_graph = recording and (
+            any(isinstance(t, Tensor) and t.requires_grad for t in extra)
+            or _connected([self.out], self.inputs)
+        )
+        self.tensor_mode = (
+            self.create_graph
+            or bool(active_transforms())
+            or any(isinstance(a, Tensor) for a in (*args, *extra))
+        )
+
+    def retire(self) -> None:
+        """End this transform's perturbation: its fresh leaves stop requiring grad.
+
+        Results recorded with ``create_graph`` may still lead to them; once retired, enclosing
+        transforms (and ``backward``) treat them as constants instead of as captured variables.
+        """
+        for x in self.inputs:
+            if x._op is None:
+                x.requires_grad = False
+
+    def revive(self) -> None:
+        """Make the fresh leaves graph inputs again (each call of a ``vjp`` pullback)."""
+        for x in self.inputs:
+            if x._op is None:
+                x.requires_grad = True
 
     def finish(self, values: list):
-        """Convert per-input results to the caller's world and collapse a single argnum."""
-        values = [v if self.tensor_mode else _to_numpy(v) for v in values]
-        return values[0] if self.single else tuple(values)
+        """Convert per-input results to the caller's world and lay them out like argnums."""
+        picked = [self.convert(values[k]) for k in self.index]
+        return picked[0] if self.single else tuple(picked)
 
-    def finish_output(self, value: Tensor):
-        return value if self.tensor_mode else _to_numpy(value)
+    def convert(self, value: Tensor):
+        """A result as the caller gets it: a Tensor, or a fresh writeable NumPy array."""
+        return _result(value, self.tensor_mode)
+
+
+def _owned(data: np.ndarray) -> np.ndarray:
+    """A C-contiguous, writeable copy that shares memory with nothing else."""
+    return np.array(data, order="C", copy=True)
+
+
+def _result(value: Tensor, tensor_mode: bool):
+    if tensor_mode:
+        # Connected results keep their graph; detached ones get memory of their own.
+        return value if value.requires_grad else Tensor._wrap(_owned(value.data))
+    return _to_numpy(value)
 
 
 def _to_numpy(t: Tensor):
-    data = t.data if isinstance(t, Tensor) else np.asarray(t)
+    data = _owned(t.data if isinstance(t, Tensor) else np.asarray(t))
     return data[()] if data.ndim == 0 else data
 
 
@@ -94,11 +184,17 @@ def _scalar_grads(trace: _Trace, who: str, f: Callable) -> list[Tensor]:
             "(use jacobian / vjp for vector outputs)"
         )
     out = reshape(trace.out, ()) if trace.out.ndim else trace.out
-    return gradients([out], trace.inputs, create_graph=trace.create_graph)
+    grads = gradients([out], trace.inputs, create_graph=trace.create_graph)
+    trace.retire()
+    return grads
 
 
 def value_and_grad(f: Callable, argnums: Argnums = 0) -> Callable:
-    """Return a function computing ``(f(*args), grad f(*args))`` in one pass.
+    """Return a function computing ``(f(*args, **kwargs), grad f(*args, **kwargs))`` in one
+    pass.
+
+    Keyword arguments are passed through to ``f`` and not differentiated. Nests like
+    :func:`grad`.
 
     Examples
     --------
@@ -109,16 +205,27 @@ def value_and_grad(f: Callable, argnums: Argnums = 0) -> Callable:
     """
 
     @wraps(f)
-    def wrapper(*args):
-        trace = _Trace(f, args, argnums, "value_and_grad")
+    def wrapper(*args, **kwargs):
+        trace = _Trace(f, args, kwargs, argnums, "value_and_grad")
         grads = _scalar_grads(trace, "value_and_grad", f)
-        return trace.finish_output(trace.out), trace.finish(grads)
+        return trace.convert(trace.out), trace.finish(grads)
 
     return wrapper
 
 
 def grad(f: Callable, argnums: Argnums = 0) -> Callable:
     """Return the gradient function of a scalar-valued ``f`` with respect to ``argnums``.
+
+    ``argnums`` is an int (one gradient) or a sequence of ints (a tuple of gradients, one per
+    entry; a repeated entry gets the same gradient, as in JAX). Keyword arguments are passed
+    through to ``f`` and not differentiated.
+
+    Transforms nest to any depth, and an inner transform differentiates only with respect to
+    its own arguments: a variable of an enclosing transform that the inner function captures
+    (or receives as its argument) stays differentiable by the enclosing one. The result is a
+    NumPy array (a NumPy scalar for a scalar argument) at top level; it is a Tensor connected to
+    the graph when an argument is a Tensor, inside another transform, or when ``f`` captures a
+    tensor that requires grad.
 
     Examples
     --------
@@ -128,11 +235,19 @@ def grad(f: Callable, argnums: Argnums = 0) -> Callable:
     >>> d3 = ad.grad(ad.grad(ad.grad(lambda x: x ** 4)))
     >>> float(d3(2.0))
     48.0
+
+    The inner ``grad`` gives ``x`` (a function of the outer variable), so the outer one
+    differentiates ``x * x``:
+
+    >>> float(ad.grad(lambda x: x * ad.grad(lambda y: x * y)(2.0))(1.0))
+    2.0
+    >>> float(ad.grad(lambda x, scale: scale * x ** 2)(3.0, scale=0.5))
+    3.0
     """
 
     @wraps(f)
-    def wrapper(*args):
-        trace = _Trace(f, args, argnums, "grad")
+    def wrapper(*args, **kwargs):
+        trace = _Trace(f, args, kwargs, argnums, "grad")
         return trace.finish(_scalar_grads(trace, "grad", f))
 
     return wrapper
@@ -142,6 +257,9 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
     """Evaluate ``f(*primals)`` and return ``(out, vjp_fn)``; ``vjp_fn(ct)`` gives one
     cotangent per primal.
 
+    The pullback is recorded (and returns Tensors) when the output depends on tensors of an
+    enclosing transform or when the cotangent requires grad, so ``vjp`` nests like :func:`grad`.
+
     Examples
     --------
     >>> import autodiff as ad, numpy as np
@@ -149,20 +267,34 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
     >>> pullback(np.array([1.0, 2.0]))
     (array([3., 6.]),)
     """
-    trace = _Trace(f, primals, tuple(range(len(primals))), "vjp")
+    trace = _Trace(f, primals, {}, tuple(range(len(primals))), "vjp")
+    trace.retire()
 
     def vjp_fn(cotangent):
         ct = cotangent if isinstance(cotangent, Tensor) else Tensor._wrap(as_array(cotangent))
-        nested = trace.create_graph or (isinstance(ct, Tensor) and ct.requires_grad)
-        grads = gradients([trace.out], trace.inputs, [ct], create_graph=nested)
-        return tuple(g if trace.tensor_mode else _to_numpy(g) for g in grads)
+        if ct.shape != trace.out.shape:
+            raise ValueError(
+                f"vjp: cotangent has shape {ct.shape}, the output of {_name(f)} has shape "
+                f"{trace.out.shape}"
+            )
+        nested = trace.create_graph or (ct.requires_grad and is_grad_enabled())
+        trace.revive()
+        try:
+            grads = gradients([trace.out], trace.inputs, [ct], create_graph=nested)
+        finally:
+            trace.retire()
+        tensor_mode = trace.tensor_mode or nested or isinstance(cotangent, Tensor)
+        return tuple(_result(g, tensor_mode) for g in grads)
 
-    return trace.finish_output(trace.out), vjp_fn
+    return trace.convert(trace.out), vjp_fn
 
 
 def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     """Forward mode: return ``(f(*primals), J @ tangents)`` by pushing tangents through the
     JVP rules.
+
+    Only this call's tangents are pushed; values depending on an enclosing transform's variables
+    (captured, or in ``primals`` / ``tangents``) stay differentiable by it.
 
     Examples
     --------
@@ -173,7 +305,7 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primal(s) but {len(tangents)} tangent(s)")
-    trace = _Trace(f, primals, tuple(range(len(primals))), "jvp")
+    trace = _Trace(f, primals, {}, tuple(range(len(primals))), "jvp", extra=tangents)
     tans = []
     for x, t in zip(trace.inputs, tangents):
         t = t if isinstance(t, Tensor) else Tensor._wrap(as_array(t, x.dtype))
@@ -181,8 +313,10 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
             raise ValueError(f"jvp: tangent of shape {t.shape} for a primal of shape {x.shape}")
         tans.append(t)
     order = toposort([trace.out], stop={id(x) for x in trace.inputs})
-    (tangent_out,) = push_along(order, [trace.out], trace.inputs, tans)
-    return trace.finish_output(trace.out), trace.finish_output(tangent_out)
+    with set_grad_enabled(trace.create_graph):
+        (tangent_out,) = push_along(order, [trace.out], trace.inputs, tans)
+    trace.retire()
+    return trace.convert(trace.out), trace.convert(tangent_out)
 
 
 def _basis(x: Tensor):
@@ -191,16 +325,22 @@ def _basis(x: Tensor):
         yield Tensor._wrap(row.reshape(x.shape))
 
 
-def _jacobian_layout(rows: list[Tensor], out_shape, in_shape, out_major: bool) -> Tensor:
+def _jacobian_layout(rows: list[Tensor], out_shape, in_shape, out_major: bool, dtype) -> Tensor:
+    shape = tuple(out_shape) + tuple(in_shape)
+    if not rows:  # an empty input or output: nothing to stack, the result is empty too
+        return Tensor._wrap(np.zeros(shape, dtype=dtype))
     stacked = stack(rows, axis=0)
     if out_major:  # rows are indexed by output element
-        return reshape(stacked, tuple(out_shape) + tuple(in_shape))
+        return reshape(stacked, shape)
     moved = reshape(stacked, (len(rows), -1))  # rows indexed by input element
-    return reshape(transpose(moved), tuple(out_shape) + tuple(in_shape))
+    return reshape(transpose(moved), shape)
 
 
 def jacobian(f: Callable, argnums: Argnums = 0) -> Callable:
     """Reverse-mode Jacobian: one backward pass per output element; shape ``out + in``.
+
+    Keyword arguments are passed through to ``f``; empty inputs or outputs give an empty
+    Jacobian of shape ``out + in``. Nests like :func:`grad`.
 
     Examples
     --------
@@ -211,8 +351,8 @@ def jacobian(f: Callable, argnums: Argnums = 0) -> Callable:
     """
 
     @wraps(f)
-    def wrapper(*args):
-        trace = _Trace(f, args, argnums, "jacobian")
+    def wrapper(*args, **kwargs):
+        trace = _Trace(f, args, kwargs, argnums, "jacobian")
         flat_out = reshape(trace.out, (-1,))
         results = []
         for x in trace.inputs:
@@ -224,26 +364,42 @@ def jacobian(f: Callable, argnums: Argnums = 0) -> Callable:
                     [flat_out], [x], [Tensor._wrap(seed)], create_graph=trace.create_graph
                 )
                 rows.append(g)
-            results.append(_jacobian_layout(rows, trace.out.shape, x.shape, out_major=True))
+            dtype = np.result_type(trace.out.dtype, x.dtype)
+            results.append(_jacobian_layout(rows, trace.out.shape, x.shape, True, dtype))
+        trace.retire()
         return trace.finish(results)
 
     return wrapper
 
 
 def jacfwd(f: Callable, argnums: Argnums = 0) -> Callable:
-    """Forward-mode Jacobian: one tangent push per input element; shape ``out + in``."""
+    """Forward-mode Jacobian: one tangent push per input element; shape ``out + in``.
+
+    Keyword arguments are passed through to ``f``; empty inputs or outputs give an empty
+    Jacobian of shape ``out + in``. Nests like :func:`grad`.
+
+    Examples
+    --------
+    >>> import autodiff as ad, numpy as np
+    >>> ad.jacfwd(lambda x: ad.sum(x) * x)(np.array([1.0, 2.0]))
+    array([[4., 1.],
+           [2., 5.]])
+    """
 
     @wraps(f)
-    def wrapper(*args):
-        trace = _Trace(f, args, argnums, "jacfwd")
+    def wrapper(*args, **kwargs):
+        trace = _Trace(f, args, kwargs, argnums, "jacfwd")
         order = toposort([trace.out], stop={id(x) for x in trace.inputs})
         results = []
-        for x in trace.inputs:
-            rows = []
-            for e in _basis(x):
-                tans = [e if o is x else None for o in trace.inputs]  # None: a zero tangent
-                rows.append(push_along(order, [trace.out], trace.inputs, tans)[0])
-            results.append(_jacobian_layout(rows, trace.out.shape, x.shape, out_major=False))
+        with set_grad_enabled(trace.create_graph):
+            for x in trace.inputs:
+                rows = []
+                for e in _basis(x):
+                    tans = [e if o is x else None for o in trace.inputs]  # None: a zero tangent
+                    rows.append(push_along(order, [trace.out], trace.inputs, tans)[0])
+                dtype = np.result_type(trace.out.dtype, x.dtype)
+                results.append(_jacobian_layout(rows, trace.out.shape, x.shape, False, dtype))
+        trace.retire()
         return trace.finish(results)
 
     return wrapper
@@ -253,6 +409,8 @@ def hessian(f: Callable, argnums: Argnums = 0) -> Callable:
     """Hessian of a scalar ``f`` by forward-over-reverse (``jacfwd(grad(f))``).
 
     With a tuple ``argnums`` the result is nested: ``H[i][j]`` has shape ``in_i + in_j``.
+    Keyword arguments are passed through to ``f``. Nests like :func:`grad`: a Hessian taken
+    inside another transform stays differentiable with respect to the variables it captures.
 
     Examples
     --------
@@ -260,15 +418,17 @@ def hessian(f: Callable, argnums: Argnums = 0) -> Callable:
     >>> ad.hessian(lambda x: (x[0] * x[1]) ** 2)(np.array([1.0, 2.0]))
     array([[8., 8.],
            [8., 2.]])
+    >>> ad.hessian(lambda x: ad.sum(x ** 3))(np.zeros(0)).shape
+    (0, 0)
     """
     if isinstance(argnums, int | np.integer):
         return jacfwd(grad(f, argnums), argnums)
     argnums = tuple(argnums)
 
     @wraps(f)
-    def wrapper(*args):
+    def wrapper(*args, **kwargs):
         # grad with a tuple argnums returns a tuple, which jacfwd cannot push; one row each.
-        return tuple(jacfwd(grad(f, int(i)), argnums)(*args) for i in argnums)
+        return tuple(jacfwd(grad(f, int(i)), argnums)(*args, **kwargs) for i in argnums)
 
     return wrapper
 
@@ -277,6 +437,13 @@ def hvp(f: Callable, primals: Sequence, tangents: Sequence):
     """Hessian-vector product ``H(x) @ v`` of a scalar ``f`` without forming ``H``.
 
     One primal gives one array; several give a tuple, one block row ``sum_j H_ij v_j`` each.
+    Nests like :func:`grad`.
+
+    Examples
+    --------
+    >>> import autodiff as ad, numpy as np
+    >>> ad.hvp(lambda x: ad.sum(x ** 3), (np.array([1.0, 2.0]),), (np.array([1.0, 0.0]),))
+    array([6., 0.])
     """
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) == 1:
@@ -298,6 +465,8 @@ def hvp(f: Callable, primals: Sequence, tangents: Sequence):
 
 def derivative(f: Callable, order: int = 1) -> Callable:
     """The ``order``-th derivative of a scalar function of one scalar variable.
+
+    Keyword arguments of the returned function are passed through to ``f``.
 
     Examples
     --------
