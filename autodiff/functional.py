@@ -157,7 +157,7 @@ class _Trace:
 
     def convert(self, value: Tensor):
         """A result as the caller gets it: a Tensor, or a fresh writeable NumPy array."""
-        return _result(value, self.tensor_mode)
+        return _result(value, self.tensor_mode, self.create_graph)
 
 
 def _owned(data: np.ndarray) -> np.ndarray:
@@ -165,10 +165,13 @@ def _owned(data: np.ndarray) -> np.ndarray:
     return np.array(data, order="C", copy=True)
 
 
-def _result(value: Tensor, tensor_mode: bool):
+def _result(value: Tensor, tensor_mode: bool, connected: bool):
     if tensor_mode:
-        # Connected results keep their graph; detached ones get memory of their own.
-        return value if value.requires_grad else Tensor._wrap(_owned(value.data))
+        # Connected results keep their graph. Anything else can only lead to this transform's
+        # retired leaves: it is returned detached, with memory of its own.
+        if connected and value.requires_grad:
+            return value
+        return Tensor._wrap(_owned(value.data))
     return _to_numpy(value)
 
 
@@ -284,7 +287,7 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
         finally:
             trace.retire()
         tensor_mode = trace.tensor_mode or nested or isinstance(cotangent, Tensor)
-        return tuple(_result(g, tensor_mode) for g in grads)
+        return tuple(_result(g, tensor_mode, nested) for g in grads)
 
     return trace.convert(trace.out), vjp_fn
 

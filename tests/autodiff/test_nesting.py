@@ -218,6 +218,9 @@ def test_inner_result_is_a_tensor_and_convertible_when_not_connected():
 
     def outer(x):
         inner = ad.grad(lambda y: y**3)(2.0)  # depends on nothing of the outer transform
+        value, _ = ad.value_and_grad(lambda y: y**3)(2.0)
+        primal, tangent = ad.jvp(lambda y: y**3, (2.0,), (1.0,))
+        seen["detached"] = [t.requires_grad for t in (value, primal, tangent)]
         seen["inner"] = inner
         seen["value"] = float(inner)
         return x * inner
@@ -225,6 +228,7 @@ def test_inner_result_is_a_tensor_and_convertible_when_not_connected():
     assert _f(ad.grad(outer)(1.0)) == 12.0
     assert isinstance(seen["inner"], ad.Tensor) and not seen["inner"].requires_grad
     assert seen["value"] == 12.0
+    assert seen["detached"] == [False, False, False]
 
 
 @pytest.mark.parametrize(
