@@ -358,15 +358,30 @@ def _mp_eval(node, env):
     return d if kind == "grad" else d * _mp_eval(node[3], env)
 
 
+def _outer_derivatives(top: str, fn, x: float, c: float):
+    """(d/dx, d/dc) of ``fn`` at (x, c) by the outermost transform ``top``."""
+    if top == "grad":
+        return ad.grad(fn, argnums=(0, 1))(x, c)
+    if top == "jacfwd":
+        return ad.jacfwd(fn, argnums=(0, 1))(x, c)
+    if top == "jvp":
+        return tuple(ad.jvp(fn, (x, c), t)[1] for t in ((1.0, 0.0), (0.0, 1.0)))
+    return ad.vjp(fn, x, c)[1](1.0)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     program=_programs(3),
+    top=st.sampled_from(["grad", "jvp", "vjp", "jacfwd"]),
     x=st.floats(-1.5, 1.5),
     c=st.floats(-1.5, 1.5),
 )
-def test_random_nestings_of_grad_jvp_vjp_match_mpmath(program, x, c):
-    value = ad.tensor(0.0) + _ad_eval(program, [x, c])
-    grads = ad.grad(lambda x, c: ad.tensor(0.0) + _ad_eval(program, [x, c]), argnums=(0, 1))(x, c)
+def test_random_nestings_of_grad_jvp_vjp_match_mpmath(program, top, x, c):
+    def fn(x, c):
+        return ad.tensor(0.0) + _ad_eval(program, [x, c])
+
+    value = fn(x, c)
+    dx, dc = _outer_derivatives(top, fn, x, c)
     with mpmath.workdps(40):
         mx, mc = mpmath.mpf(x), mpmath.mpf(c)
         ref_value = _mp_eval(program, [mx, mc])
@@ -376,6 +391,6 @@ def test_random_nestings_of_grad_jvp_vjp_match_mpmath(program, x, c):
     # one (the tree has at most ~100 nodes, constants and inputs bounded by 2); mpmath.diff at
     # 40 digits is accurate to far more than that. 1e-9 relative-plus-absolute leaves a wide
     # margin over rounding while any wrong (confused) derivative is off by O(1).
-    for got, ref in ((value, ref_value), (grads[0], ref_dx), (grads[1], ref_dc)):
+    for got, ref in ((value, ref_value), (dx, ref_dx), (dc, ref_dc)):
         ref = float(ref)
         assert abs(_f(got) - ref) <= 1e-9 * (1 + abs(ref)), (program, got, ref)
