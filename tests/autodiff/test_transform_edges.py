@@ -178,3 +178,19 @@ def test_keyword_tensor_that_requires_grad_stays_connected():
     assert isinstance(g, ad.Tensor)
     ad.sum(g).backward()
     assert w.grad.item() == pytest.approx(2 * X.sum())
+
+
+def test_hvp_and_block_hessian_with_empty_inputs():
+    hv = ad.hvp(lambda x: ad.sum(x**3), (np.zeros(0),), (np.zeros(0),))
+    assert isinstance(hv, np.ndarray) and hv.shape == (0,)
+    blocks = ad.hessian(lambda x, y: ad.sum(x**2) + ad.sum(y**2), argnums=(0, 1))(
+        np.zeros(0), np.ones(2)
+    )
+    assert [[b.shape for b in row] for row in blocks] == [[(0, 0), (0, 2)], [(2, 0), (2, 2)]]
+    np.testing.assert_array_equal(blocks[1][1], 2 * np.eye(2))
+
+
+def test_vjp_rejects_a_cotangent_of_the_wrong_shape():
+    _, pullback = ad.vjp(lambda x: x * 2.0, np.zeros(2))
+    with pytest.raises(ValueError, match=r"vjp: cotangent has shape \(3,\).*shape \(2,\)"):
+        pullback(np.ones(3))
