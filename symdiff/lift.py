@@ -288,7 +288,9 @@ _CONVERSION_HINT = (
 def _reraise_conversion(exc: TypeError) -> None:
     """Re-raise autodiff's conversion error (a traced tensor made a number) with lift context."""
     conversion = getattr(autodiff, "ConversionError", None)
-    if conversion is not None and isinstance(exc, conversion):
+    kind = type(exc)
+    named = kind.__module__.split(".")[0] == "autodiff" and "Conversion" in kind.__name__
+    if named or (conversion is not None and isinstance(exc, conversion)):
         raise TracerConversionError(f"lift: {exc}; {_CONVERSION_HINT}") from exc
 
 
