@@ -101,10 +101,17 @@ def _problem(f, example_args: tuple, wrt, params, names, guards: bool = False) -
     if isinstance(f, sp.Basic):
         if example_args:
             raise TypeError("compile: example arguments are only taken with a callable")
+        if guards:
+            raise TypeError("compile: guards=True is only taken with a callable (to lift)")
         return _from_expr(f, wrt, params)
     if wrt is not None:
         raise TypeError("compile: wrt is only taken with a SymPy expression")
     if _is_lifted(f):
+        if guards:
+            raise TypeError(
+                "compile: guards=True applies when compile lifts a callable; a Lifted keeps "
+                "the guards it was lifted with (symdiff.lift(..., guards=True))"
+            )
         lifted, defaults = f, None
     elif callable(f):
         if not example_args:

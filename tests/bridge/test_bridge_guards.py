@@ -143,6 +143,16 @@ def test_a_lifted_computation_keeps_its_guards():
         c.value([-1.0])
 
 
+def test_guards_flag_is_refused_where_nothing_is_lifted():
+    import sympy as sp
+
+    x = sp.Symbol("x", real=True)
+    with pytest.raises(TypeError, match="guards=True is only taken with a callable"):
+        bridge.compile(x**2, wrt=[x], guards=True)
+    with pytest.raises(TypeError, match="a Lifted keeps the guards"):
+        bridge.compile(symdiff.lift(lambda x: x**2, 1.0), guards=True)
+
+
 def test_guards_survive_pickling(branch):
     copy = pickle.loads(pickle.dumps(branch))
     assert copy.guards == branch.guards

@@ -5,6 +5,8 @@ Oracles: mpmath (50 digits) derivatives of the plain-math function, not our rule
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import math
 
 import mpmath as mp
@@ -270,3 +272,9 @@ def test_guarded_derivatives_match_mpmath_on_the_traced_branch():
 def test_constant_comparisons_record_no_guard():
     lifted = symdiff.lift(lambda x: x * 2.0 if ad.tensor(1.0) > 0 else x, 1.0, guards=True)
     assert lifted.guards == () and lifted.expr == 2 * X
+
+
+@pytest.mark.parametrize("module", ["symdiff.lift", "symdiff.lifted"])
+def test_docstring_examples_run(module):
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
