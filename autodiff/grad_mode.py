@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 _GRAD_ENABLED: ContextVar[bool] = ContextVar("autodiff_grad_enabled", default=True)
 
@@ -64,3 +65,28 @@ def tracing(who: str) -> Iterator[None]:
 def active_transforms() -> tuple[str, ...]:
     """The transforms whose traced call is running, outermost first (empty outside any)."""
     return _TRACING.get()
+
+
+# --- Python control flow on traced values -----------------------------------------------------
+# A transform that replays the graph (``symdiff.lift``) installs a hook that decides what
+# ``bool(t)`` means for a recorded tensor ``t``: raise (a branch would be frozen) or record the
+# branch taken as a guard. Outside such a transform ``bool`` reads the data, as in eager mode.
+_BOOL_HOOK: ContextVar[Callable[[Any], bool] | None] = ContextVar(
+    "autodiff_bool_hook", default=None
+)
+
+
+@contextmanager
+def traced_bool_hook(hook: Callable[[Any], bool]) -> Iterator[None]:
+    """Route ``bool()`` of recorded tensors to ``hook`` inside a ``with`` block."""
+    token = _BOOL_HOOK.set(hook)
+    try:
+        yield
+    finally:
+        _BOOL_HOOK.reset(token)
+
+
+def traced_bool(t: Any) -> bool:
+    """``bool`` of a recorded (or requires-grad) one-element tensor, through the active hook."""
+    hook = _BOOL_HOOK.get()
+    return bool(t.data) if hook is None else hook(t)

@@ -171,6 +171,10 @@ class Tensor:
             raise ValueError(
                 f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any()/.all()"
             )
+        if self._op is not None or self.requires_grad:  # a traced value: lift may intercept
+            from .grad_mode import traced_bool
+
+            return traced_bool(self)
         return bool(self.data)
 
     def __float__(self) -> float:

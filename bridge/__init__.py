@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .cache import cache_dir
-from .errors import UnsupportedExpressionError
+from .errors import GuardError, UnsupportedExpressionError
 
 if TYPE_CHECKING:
     from .api import compile
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Compiled",
+    "GuardError",
     "UnsupportedExpressionError",
     "cache_dir",
     "compile",

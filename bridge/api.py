@@ -28,6 +28,11 @@ class _Problem:
     defaults: np.ndarray | None = None
     lifted: Any = None
 
+    @property
+    def guards(self) -> tuple:
+        """The lifted computation's guards (``symdiff.Guard``), empty for an expression."""
+        return tuple(getattr(self.lifted, "guards", ()) or ())
+
     def gradient(self) -> list[sp.Expr]:
         """First partials, by symdiff's reverse accumulation."""
         if self.lifted is not None:
@@ -56,6 +61,8 @@ class _Problem:
             sp.srepr(self.parameters),
             sp.srepr(self.expr),
         ]
+        if self.guards:  # the guard kernel is part of the source: guarded modules differ
+            parts += [f"guard {g.taken} {g.where} {sp.srepr(g.condition)}" for g in self.guards]
         return cache.digest("\n".join(parts))
 
 
@@ -90,21 +97,28 @@ def _from_expr(expr, wrt, params) -> _Problem:
     return _Problem(expr, variables, parameters)
 
 
-def _problem(f, example_args: tuple, wrt, params, names) -> _Problem:
+def _problem(f, example_args: tuple, wrt, params, names, guards: bool = False) -> _Problem:
     if isinstance(f, sp.Basic):
         if example_args:
             raise TypeError("compile: example arguments are only taken with a callable")
+        if guards:
+            raise TypeError("compile: guards=True is only taken with a callable (to lift)")
         return _from_expr(f, wrt, params)
     if wrt is not None:
         raise TypeError("compile: wrt is only taken with a SymPy expression")
     if _is_lifted(f):
+        if guards:
+            raise TypeError(
+                "compile: guards=True applies when compile lifts a callable; a Lifted keeps "
+                "the guards it was lifted with (symdiff.lift(..., guards=True))"
+            )
         lifted, defaults = f, None
     elif callable(f):
         if not example_args:
             raise TypeError("compile: a callable needs example arguments to be lifted")
         from symdiff import lift
 
-        lifted = lift(f, *example_args, names=names, params=params or ())
+        lifted = lift(f, *example_args, names=names, params=params or (), guards=guards)
         # the example values of the parameter arguments are the default p
         defaults = np.asarray(lifted.flat_values(*example_args)[len(lifted.variables) :])
     else:
@@ -124,6 +138,8 @@ def _source(problem: _Problem, target: str, dtype: str, kinds: tuple[str, ...]) 
 
     spec = KernelSpec(problem.expr, problem.variables, problem.parameters, dtype=dtype)
     spec.target = target
+    if problem.guards:
+        spec.guards = [(g.condition, g.taken, g.where) for g in problem.guards]
     if "grad" in kinds:
         spec.grad = problem.gradient()
     if "hessian" in kinds:
@@ -143,6 +159,7 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
     wrt: Sequence[sp.Symbol] | None = None,
     params: Sequence[Any] | None = None,
     names: Sequence[str] | None = None,
+    guards: bool = False,
 ) -> Compiled:
     """Compile the value, gradient and Hessian of a scalar function to numba kernels.
 
@@ -164,6 +181,12 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
         For an expression: the variables (default: its other free symbols, sorted) and the
         parameters passed at call time as ``p``. For a callable, ``params`` marks arguments
         (as in ``symdiff.lift``) whose values are passed at call time.
+    guards : bool
+        For a callable: Python branches on traced values (``if x > 0``) are recorded as
+        guards (``symdiff.lift(..., guards=True)``) instead of raising
+        ``symdiff.TracerBoolConversionError``. Every call then checks each point against the
+        guards first and raises :class:`bridge.GuardError` (naming the guard and the offending
+        points) when a point takes another branch. A ``Lifted`` passed in keeps its own guards.
 
     Returns
     -------
@@ -182,7 +205,7 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
     (2, 2, 2)
     """
     target, dtype, kinds = check_options(target, dtype, derivatives)
-    problem = _problem(f, example_args, wrt, params, names)
+    problem = _problem(f, example_args, wrt, params, names, guards)
     key = problem.key(target, dtype, kinds)
     known = cache.lookup(key)
     module = cache.load_digest(known) if known else None

@@ -39,6 +39,7 @@ class KernelSpec:
     hess_values: list[sp.Expr] | None = None
     dtype: str = "float64"
     target: str = "cpu"
+    guards: list[tuple[sp.Basic, bool, str]] | None = None  # (condition, taken, where)
 
 
 def _names(spec: KernelSpec) -> dict[sp.Symbol, str]:
@@ -183,6 +184,34 @@ _CUDA_KERNEL = {
 }
 
 
+def _guard_point(printer: NumbaPrinter, spec: KernelSpec, deco: str) -> str:
+    """``guard_point(x, p)``: 0 when ``x`` takes every traced branch, else 1 + the first guard
+    it violates. Conditions are compared like the eager Python ``if``: NaN compares False."""
+    lines, outs = _body(printer, [cond for cond, _, _ in spec.guards])
+    for k, (out, (_, taken, _)) in enumerate(zip(outs, spec.guards)):
+        lines += [f"if {'not ' if taken else ''}{out}:", f"    return {k + 1}"]
+    return _function(deco, "guard_point(x, p)", lines + ["return 0"])
+
+
+def _guard_batch(target: str) -> str:
+    """The guard codes of every row of ``X`` into ``out`` (a loop, or one CUDA thread each)."""
+    if target == "cuda":
+        lines = ["i = cuda.grid(1)", "if i < X.shape[0]:", "    out[i] = guard_point(X[i], p)"]
+        return _function(_KERNEL, "guard_kernel(X, p, out)", lines)
+    loop = "prange" if target == "parallel" else "range"
+    deco = _NJIT_PARALLEL if target == "parallel" else _NJIT
+    lines = [f"for i in {loop}(X.shape[0]):", "    out[i] = guard_point(X[i], p)"]
+    return _function(deco, "guard_batch(X, p, out)", lines)
+
+
+def _guard_header(spec: KernelSpec) -> str:
+    """``GUARDS``: per guard its printed condition, the branch taken and where it was traced."""
+    if not spec.guards:
+        return ""
+    rows = tuple((str(cond), bool(taken), where) for cond, taken, where in spec.guards)
+    return f"\nGUARDS = {rows!r}"
+
+
 def _batch(kind: str, target: str) -> str:
     if target == "cuda":
         signature, call = _CUDA_KERNEL[kind]
@@ -236,10 +265,15 @@ def generate(spec: KernelSpec) -> str:
         parts.append(_grad_point(emit, spec, point_deco))
     if spec.hess_values is not None:
         parts.append(_hess_point(emit, spec, point_deco))
+    if spec.guards:
+        parts.append(_guard_point(printer, spec, point_deco))
     printer.check_target()
     parts += [_batch(kind, spec.target) for kind in kinds]
+    if spec.guards:
+        parts.append(_guard_batch(spec.target))
     helpers = [
         helper_source(h, point_deco, spec.dtype) for h in HELPERS if h in printer.helpers_used
     ]
     tables = "\n" + "\n".join(emit.tables) + "\n" if emit.tables else ""
-    return _header(spec, kinds) + "\n" + tables + "".join(helpers) + "".join(parts)
+    header = _header(spec, kinds) + _guard_header(spec)
+    return header + "\n" + tables + "".join(helpers) + "".join(parts)

@@ -17,6 +17,7 @@ import numpy as np
 from autodiff import ShapeError
 
 from . import cache
+from .errors import GuardError
 from .runners import CpuRunner, CudaRunner, is_device_array
 
 
@@ -62,6 +63,8 @@ class Compiled:
         self.indptr = np.searchsorted(rows, np.arange(self.n + 1)).astype(np.int64)
         self.default_params = self._default_params(default_params)
         self._run = CudaRunner(self) if self.target == "cuda" else CpuRunner(self)
+        # (condition, taken, where) per branch frozen by compile(..., guards=True)
+        self.guards: tuple[tuple[str, bool, str], ...] = getattr(module, "GUARDS", ())
 
     def _default_params(self, values) -> np.ndarray | None:
         if values is None:
@@ -114,23 +117,62 @@ class Compiled:
                 f"add {kind!r} to compile it"
             )
 
+    def _describe_point(self, x) -> str:
+        host = np.asarray(x if isinstance(x, np.ndarray) else x.copy_to_host())
+        if self.n <= 8:
+            return ", ".join(f"{n} = {v!r}" for n, v in zip(self.variable_names, host.tolist()))
+        return f"x = {np.array2string(host, threshold=8)}"
+
+    def _check_guards(self, x, p, who: str) -> None:
+        """Raise :class:`~bridge.GuardError` when a point takes another traced branch."""
+        codes = self._run.guards(x, p)
+        bad = np.flatnonzero(codes)
+        if bad.size == 0:
+            return
+        code = int(codes[bad[0]])
+        cond, taken, where = self.guards[code - 1]
+        rows = bad[codes[bad] == code]
+        guard = cond if taken else f"not ({cond})"
+        traced = f" (traced at {where})" if where else ""
+        if x.ndim == 1:
+            at = f"the input {self._describe_point(x)}"
+        else:
+            shown = ", ".join(str(i) for i in rows[:5]) + (", ..." if rows.size > 5 else "")
+            first = self._describe_point(x[int(rows[0])])
+            at = f"{rows.size} of {x.shape[0]} points (indices {shown}; X[{rows[0]}]: {first})"
+            if bad.size > rows.size:
+                at += f"; {bad.size} points violate some guard"
+        raise GuardError(
+            f"{who}: guard `{guard}`{traced} does not hold at {at}: the function was compiled "
+            f"on the branch where `{cond}` is {taken}, and its kernels are not valid on the "
+            "other branch (write the branch with ad.where to compile both sides)",
+            guard=guard,
+            indices=tuple(int(i) for i in rows) if x.ndim == 2 else (0,),
+        )
+
     # --- public evaluation --------------------------------------------------------------------
     def value(self, x, p=None):
         """The expression's value at ``x`` (a scalar) or at every row of ``X`` (shape (N,))."""
-        x = self._x(x, "value")
-        return self._run.value(x, self._p(p, "value"))
+        x, p = self._x(x, "value"), self._p(p, "value")
+        if self.guards:
+            self._check_guards(x, p, "value")
+        return self._run.value(x, p)
 
     def value_and_grad(self, x, p=None):
         """``(value, gradient)`` at one point or at every row of a batch."""
         self._need("grad", "value_and_grad")
-        x = self._x(x, "value_and_grad")
-        return self._run.grad(x, self._p(p, "value_and_grad"))
+        x, p = self._x(x, "value_and_grad"), self._p(p, "value_and_grad")
+        if self.guards:
+            self._check_guards(x, p, "value_and_grad")
+        return self._run.grad(x, p)
 
     def grad(self, x, p=None):
         """The gradient: shape (n,) for one point, (N, n) for a batch."""
         self._need("grad", "grad")
-        x = self._x(x, "grad")
-        return self._run.grad(x, self._p(p, "grad"))[1]
+        x, p = self._x(x, "grad"), self._p(p, "grad")
+        if self.guards:
+            self._check_guards(x, p, "grad")
+        return self._run.grad(x, p)[1]
 
     def hessian(self, x, p=None, sparse: bool = False):
         """The Hessian: (n, n) or (N, n, n); ``sparse=True`` gives a CSR matrix (batch: values).
@@ -139,8 +181,10 @@ class Compiled:
         :attr:`hessian_structure`; a batch gives the (N, nnz) array of its values.
         """
         self._need("hessian", "hessian")
-        x = self._x(x, "hessian")
-        return self._run.hessian(x, self._p(p, "hessian"), sparse)
+        x, p = self._x(x, "hessian"), self._p(p, "hessian")
+        if self.guards:
+            self._check_guards(x, p, "hessian")
+        return self._run.hessian(x, p, sparse)
 
     def hessp(self, x, v, p=None):
         """The Hessian-vector product ``H(x) @ v`` at one point."""

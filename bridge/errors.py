@@ -16,3 +16,16 @@ class UnsupportedExpressionError(ValueError):
         listed = ", ".join(self.names)
         extra = f" ({detail})" if detail else ""
         super().__init__(f"target {target!r} cannot run {listed}{extra}")
+
+
+class GuardError(ValueError):
+    """An input takes another Python branch than the one compiled with ``guards=True``.
+
+    ``guard`` is the violated condition as printed (with the branch taken at trace time),
+    ``indices`` the rows of a batch that violate it (``(0,)`` for a single point).
+    """
+
+    def __init__(self, message: str, guard: str = "", indices: tuple[int, ...] = ()):
+        super().__init__(message)
+        self.guard = guard
+        self.indices = tuple(indices)

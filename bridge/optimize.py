@@ -28,14 +28,17 @@ def _eager_value(f: Callable, x: np.ndarray, params: tuple) -> float:
 class _Objective:
     """Counts evaluations and hides where f, its gradient and Hessian come from."""
 
-    def __init__(self, f: Callable, x0: np.ndarray, hessian: str, params: tuple):
+    def __init__(
+        self, f: Callable, x0: np.ndarray, hessian: str, params: tuple, guards: bool = False
+    ):
         self.nfev = 0
         self.params = params
         if hessian == "compiled":
             from . import compile as compile_kernels
 
             # The extra arguments are lift parameters: their values become the defaults.
-            kernels = compile_kernels(f, x0, *params, params=tuple(range(1, 1 + len(params))))
+            held = tuple(range(1, 1 + len(params)))
+            kernels = compile_kernels(f, x0, *params, params=held, guards=guards)
             self._value = kernels.value
             self._value_and_grad = kernels.value_and_grad
             self._hess = lambda x: kernels.hessian(x, sparse=True)
@@ -186,6 +189,7 @@ def minimize(
     maxiter: int = 200,
     callback: Callable | None = None,
     params: tuple = (),
+    guards: bool = False,
 ) -> OptimizeResult:
     """Minimise a scalar function with exact second derivatives.
 
@@ -204,6 +208,11 @@ def minimize(
         Stop when the gradient's infinity norm is at most ``tol``.
     callback : callable, optional
         Called with an ``OptimizeResult`` snapshot after each iteration; returning True stops.
+    guards : bool
+        With compiled Hessians: compile ``f`` with ``bridge.compile(..., guards=True)`` so that
+        Python branches on ``x`` are frozen at ``x0`` as guards; an iterate that takes another
+        branch raises :class:`bridge.GuardError`. Without it such branches raise at compile time
+        (write them with ``ad.where``). Eager Hessians follow the branches as plain Python.
 
     Returns
     -------
@@ -221,7 +230,7 @@ def minimize(
     if method not in METHODS:
         raise ValueError(f"minimize: method must be one of {METHODS}, got {method!r}")
     x = np.array(x0, dtype=np.float64).ravel()
-    obj = _Objective(f, x, hessian, tuple(params))
+    obj = _Objective(f, x, hessian, tuple(params), guards)
     step = _newton_step if method == "newton" else _trust_step
     state = {"radius": max(1.0, float(np.linalg.norm(x)))}
     fx, g = obj.value_and_grad(x)

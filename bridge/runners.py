@@ -58,6 +58,14 @@ class CpuRunner:
         self.m.grad_batch(x, p, v, g)
         return v, g
 
+    def guards(self, x, p) -> np.ndarray:
+        """Guard codes per point (0: every traced branch taken; k: guard k-1 violated)."""
+        if x.ndim == 1:
+            return np.array([self.m.guard_point(x, p)], dtype=np.int64)
+        out = np.empty(x.shape[0], dtype=np.int64)
+        self.m.guard_batch(x, p, out)
+        return out
+
     def hessian(self, x, p, sparse: bool):
         """Dense Hessian(s), or CSR (one point) / values (batch) with ``sparse``."""
         c = self.c
@@ -109,6 +117,13 @@ class CudaRunner:
         kernel[blocks, THREADS_PER_BLOCK](dX, dp, *douts, *extra)
         results = douts if on_device else [d.copy_to_host() for d in douts]
         return [r[0] for r in results] if x.ndim == 1 else results
+
+    def guards(self, x, p) -> np.ndarray:
+        """Guard codes per point on the host (0: every traced branch taken)."""
+        (codes,) = self._launch(self.m.guard_kernel, x, p, [()])
+        if is_device_array(codes):
+            codes = codes.copy_to_host()
+        return np.atleast_1d(np.asarray(codes)).astype(np.int64)
 
     def value(self, x, p):
         """Values, one thread per point."""

@@ -13,19 +13,27 @@ from __future__ import annotations
 from .calculus import derivative, gradient, hessian, jacobian
 from .cli import formula_cli
 from .consistency import ConsistencyReport, check_consistency
-from .errors import ConsistencyError, LiftError, LiftTooLarge
+from .errors import (
+    ConsistencyError,
+    GuardError,
+    LiftError,
+    LiftTooLarge,
+    TracerBoolConversionError,
+    TracerConversionError,
+)
 from .formula import Formula, formula
 from .functions import NS, relu, sigmoid, softplus
 from .hessian import SparseHessian
 from .lift import lift
-from .lifted import Lifted
+from .lifted import Guard, Lifted
 from .numeric import numpy_function
 from .parse import parse_expression
 from .settings import Config, config
 from .simplify import collapse_named, simplify_expr, simplify_exprs
 
 __all__ = [
-    "Config", "ConsistencyError", "ConsistencyReport", "Formula", "LiftError", "LiftTooLarge",
+    "Config", "ConsistencyError", "ConsistencyReport", "Formula", "Guard", "GuardError",
+    "LiftError", "LiftTooLarge", "TracerBoolConversionError", "TracerConversionError",
     "Lifted", "NS", "SparseHessian", "check_consistency", "collapse_named", "config",
     "derivative", "formula", "formula_cli", "gradient", "hessian", "jacobian", "lift",
     "numpy_function", "parse_expression", "relu", "sigmoid", "simplify_expr", "simplify_exprs",

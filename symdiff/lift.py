@@ -8,6 +8,9 @@ NumPy forward itself for ``STRUCTURAL`` ops).
 from __future__ import annotations
 
 import inspect
+import linecache
+import os
+import sys
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
@@ -17,12 +20,13 @@ import sympy as sp
 
 import autodiff
 from autodiff.engine import toposort
+from autodiff.grad_mode import traced_bool_hook, tracing
 from autodiff.ops import STRUCTURAL
 from autodiff.tensor import Tensor
 
-from .errors import LiftError, LiftTooLarge
+from .errors import LiftError, LiftTooLarge, TracerBoolConversionError, TracerConversionError
 from .functions import NS
-from .lifted import Lifted
+from .lifted import Guard, Lifted
 from .settings import config
 
 
@@ -90,10 +94,10 @@ def _arg_names(f: Callable, n: int, names: Sequence[str] | None) -> list[str]:
 def _is_liftable(value: Any) -> bool:
     if isinstance(value, Tensor):
         return value.dtype.kind == "f"
-    if isinstance(value, bool):
+    if isinstance(value, bool | np.bool_):
         return False
-    if isinstance(value, float | np.floating):
-        return True
+    if isinstance(value, float | np.floating | int | np.integer):
+        return True  # a Python/NumPy integer scalar is a weakly typed float (as in JAX)
     return isinstance(value, np.ndarray | list | tuple) and np.asarray(value).dtype.kind == "f"
 
 
@@ -129,6 +133,7 @@ class _Replay:
     def __init__(self, limit: int):
         self.values: dict[int, np.ndarray] = {}
         self.limit = limit
+        self.alive: list[Tensor] = []  # replayed tensors stay alive so their ids stay unique
 
     def check_size(self, t: Tensor, what: str) -> None:
         if t.size > self.limit:
@@ -166,6 +171,7 @@ class _Replay:
         for t in toposort(roots, recorded=True):
             if id(t) in self.values:
                 continue
+            self.alive.append(t)
             if t._op is None:
                 self.values[id(t)] = constant_array(t.data)
                 continue
@@ -180,32 +186,44 @@ def lift(
     names: Sequence[str] | None = None,
     params: Any = (),
     max_elements: int | None = None,
+    guards: bool = False,
 ) -> Lifted:
     """Trace ``f`` on example arguments and replay it over SymPy symbols.
 
     Floating-point arguments (numbers, arrays, Tensors) become real symbols: a scalar ``x``
-    becomes ``x``, an array ``W`` becomes element symbols ``W[0, 0]``, ``W[0, 1]``, ...; other
-    arguments (ints, strings, callables) are passed through unchanged. Symbol names come from
-    ``f``'s parameter names unless ``names`` is given. Arguments named (or indexed) in
-    ``params`` stay symbolic but are not differentiated (data, hyper-parameters).
+    becomes ``x``, an array ``W`` becomes element symbols ``W[0, 0]``, ``W[0, 1]``, ...; a
+    Python or NumPy integer scalar counts as a float (JAX's weak typing: ``lift(f, 3)`` is
+    ``lift(f, 3.0)``). Other arguments (bools, integer arrays, strings, callables) are passed
+    through unchanged. Symbol names come from ``f``'s parameter names unless ``names`` is
+    given. Arguments named (or indexed) in ``params`` stay symbolic but are not differentiated
+    (data, hyper-parameters).
 
-    Python control flow is frozen at trace time, as in any tracer: an ``if`` on a tensor value
-    or a loop whose length depends on one takes the branch of the example arguments. Use
-    ``where`` / comparisons on tensors (lifted to ``Piecewise`` and relationals) for branches
-    that must stay symbolic.
+    Nothing is frozen silently. Turning a traced value into a Python number or NumPy array
+    (``float(x)``, ``math.atan(x)``, ``np.asarray(x)``) raises
+    :class:`~symdiff.TracerConversionError`; Python control flow on a value that depends on a
+    variable (``if x > 0``, ``while``, ``max(x, 0)``) raises
+    :class:`~symdiff.TracerBoolConversionError`: write such branches with ``ad.where``,
+    ``ad.maximum``, ``ad.abs`` (lifted to ``Piecewise``, ``Max``...). Comparisons of constants
+    and shapes (``if x.ndim == 2``) work as usual. With ``guards=True`` each such branch is
+    instead taken as at the example point and recorded as a :class:`~symdiff.Guard`
+    (``Lifted.guards``); ``Lifted`` evaluation and compiled kernels check that a point takes
+    the same branches and raise a ``GuardError`` when it does not.
 
     Parameters
     ----------
     f : callable
         Written with autodiff operations.
     *example_args
-        One value per argument of ``f``; they fix the shapes (and any frozen control flow).
+        One value per argument of ``f``; they fix the shapes (and, with ``guards=True``, the
+        branches taken).
     names : sequence of str, optional
         Symbol names, one per argument.
     params : str, int or sequence of them
         Arguments held symbolic but left out of ``variables``.
     max_elements : int, optional
         Largest tensor size allowed (default ``symdiff.config.max_elements``).
+    guards : bool
+        Record Python branches on traced values as guards instead of raising.
 
     Returns
     -------
@@ -219,19 +237,31 @@ def lift(
     y*sin(x)
     >>> lifted.gradient()
     [y*cos(x), sin(x)]
+    >>> def f(x):
+    ...     return x**2 if x > 0 else -x
+    >>> branchy = symdiff.lift(f, 1.0, guards=True)
+    >>> branchy.expr, branchy.guards
+    (x**2, (Guard(x > 0, taken=True),))
     """
     limit = config.max_elements if max_elements is None else int(max_elements)
     arg_names = _arg_names(f, len(example_args), names)
     held = _param_set(params, arg_names)
     call, inputs, symbols = _inputs(example_args, arg_names, limit)
-    with autodiff.enable_grad():
-        out = f(*call)
-    if not isinstance(out, Tensor):
-        raise_if_not_array(out, f)
-        out = Tensor(np.asarray(out))
     replay = _Replay(limit)
     for name, t in inputs.items():
         replay.values[id(t)] = np.asarray(symbols[name], dtype=object)
+    tracer = _BranchTracer(replay, symbols, record=bool(guards))
+    with autodiff.enable_grad(), tracing("lift"), traced_bool_hook(tracer):
+        try:
+            out = f(*call)
+        except TracerConversionError:
+            raise
+        except TypeError as exc:
+            _reraise_conversion(exc)
+            raise
+    if not isinstance(out, Tensor):
+        raise_if_not_array(out, f)
+        out = Tensor(np.asarray(out))
     replay.replay([out])
     output = replay.value(out)
     lifted_names = list(inputs)
@@ -242,7 +272,129 @@ def lift(
         symbols=symbols,
         arg_shapes={n: t.shape for n, t in inputs.items()},
         arg_names=arg_names,
+        guards=tuple(tracer.guards),
     )
+
+
+# --- conversions and control flow on traced values ----------------------------------------------
+_CONVERSION_HINT = (
+    "under symdiff.lift this would turn the traced value into a constant (its value at the "
+    "example point) and silently drop the variable; use the autodiff function of the same name "
+    "(ad.atan, ad.exp, ad.sqrt...) instead of math.* / float() / NumPy conversion, ad.stack to "
+    "build arrays from tensors, or ad.stop_gradient(t) / t.detach() for an intended constant"
+)
+
+
+def _reraise_conversion(exc: TypeError) -> None:
+    """Re-raise autodiff's conversion error (a traced tensor made a number) with lift context."""
+    conversion = getattr(autodiff, "ConversionError", None)
+    kind = type(exc)
+    named = kind.__module__.split(".")[0] == "autodiff" and "Conversion" in kind.__name__
+    if named or (conversion is not None and isinstance(exc, conversion)):
+        raise TracerConversionError(f"lift: {exc}; {_CONVERSION_HINT}") from exc
+
+
+class _LiftInput(Tensor):
+    """A lifted argument: refuses conversion to a Python number or a NumPy array.
+
+    Operations on it give plain Tensors; conversions of those are refused by autodiff itself
+    while ``tracing("lift")`` is active.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, what: str):
+        raise TracerConversionError(
+            f"lift: {what} of the lifted argument of shape {self.shape}: {_CONVERSION_HINT}"
+        )
+
+    def __float__(self) -> float:
+        self._refuse("float() (or a math.* function)")
+
+    def __int__(self) -> int:
+        self._refuse("int()")
+
+    def __index__(self) -> int:
+        self._refuse("use as an index / int (__index__)")
+
+    def __complex__(self) -> complex:
+        self._refuse("complex()")
+
+    def __array__(self, dtype=None, copy=None):
+        self._refuse("conversion to a NumPy array (np.asarray / np.array)")
+
+    def item(self) -> float:
+        self._refuse(".item()")
+
+    def tolist(self):
+        self._refuse(".tolist()")
+
+    def numpy(self) -> np.ndarray:
+        self._refuse(".numpy()")
+
+
+def _user_frame() -> tuple[str, str]:
+    """``("file.py:12", "source line")`` of the innermost caller outside the library."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.split(".")[0] not in ("autodiff", "symdiff", "bridge", "contextlib"):
+            code = frame.f_code
+            line = linecache.getline(code.co_filename, frame.f_lineno).strip()
+            return f"{os.path.basename(code.co_filename)}:{frame.f_lineno}", line
+        frame = frame.f_back
+    return "", ""
+
+
+class _BranchTracer:
+    """The ``bool()`` hook of one lift: constants pass, traced conditions raise or guard."""
+
+    def __init__(self, replay: _Replay, symbols: dict, record: bool):
+        self.replay = replay
+        self.record = record
+        self.guards: list[Guard] = []
+        self.symbols: set[sp.Symbol] = set()
+        for s in symbols.values():
+            self.symbols.update(s.ravel().tolist() if isinstance(s, np.ndarray) else [s])
+
+    def condition(self, t: Tensor) -> sp.Basic:
+        """The symbolic value of the one-element tensor ``t`` as a condition."""
+        self.replay.replay([t])
+        value = self.replay.value(t).ravel()[0]
+        if isinstance(value, sp.logic.boolalg.Boolean):
+            return value
+        return sp.Ne(value, 0)
+
+    def __call__(self, t: Tensor) -> bool:
+        taken = bool(t.data)
+        op = f"op {t._op.name!r}" if t._op is not None else "a lifted argument"
+        try:
+            cond = self.condition(t)
+        except LiftError as exc:
+            if not self.record:
+                raise TracerBoolConversionError(
+                    f"lift: bool() of a traced value ({op}) freezes a Python branch; use "
+                    f"ad.where(cond, a, b) instead ({exc})"
+                ) from None
+            raise LiftError(f"lift: cannot record a guard on {op}: {exc}") from None
+        if not (cond.free_symbols & self.symbols):
+            return taken  # does not depend on a variable: an ordinary constant comparison
+        where, line = _user_frame()
+        if not self.record:
+            at = f" at {where}" if where else ""
+            src = f" (`{line}`)" if line else ""
+            raise TracerBoolConversionError(
+                f"lift: bool() of the traced condition `{cond}` ({op}){at}{src}: Python "
+                "control flow (if / while / and / or / max(...)) on a value that depends on a "
+                "lifted variable would freeze the branch taken at the example point. Write the "
+                "branch with ad.where(cond, a, b) (or ad.maximum / ad.minimum / ad.abs) so it "
+                "stays symbolic, or pass guards=True to lift / bridge.compile to record the "
+                "branch as a guard checked at every evaluation"
+            )
+        guard = Guard(cond, taken, where)
+        if all(g.condition != guard.condition or g.taken != taken for g in self.guards):
+            self.guards.append(guard)
+        return taken
 
 
 def _inputs(example_args: tuple, arg_names: list[str], limit: int) -> tuple[list, dict, dict]:
@@ -252,12 +404,14 @@ def _inputs(example_args: tuple, arg_names: list[str], limit: int) -> tuple[list
         if not _is_liftable(value):
             continue
         data = np.asarray(value.data if isinstance(value, Tensor) else value)
+        if data.dtype.kind in "iu":
+            data = data.astype(np.float64)
         if data.size > limit:
             raise LiftTooLarge(
                 f"lift: argument {name!r} of shape {data.shape} has {data.size} elements, more "
                 f"than the limit symdiff.config.max_elements = {limit}; pass max_elements="
             )
-        call[i] = Tensor(data, requires_grad=True)
+        call[i] = _LiftInput(data, requires_grad=True)
         inputs[name] = call[i]
         symbols[name] = symbol_array(name, data.shape)
     return call, inputs, symbols

@@ -127,18 +127,27 @@ def test_lift_rejects_non_tensor_outputs():
         symdiff.lift(lambda x: (x, x), 1.0)
 
 
-def test_lift_non_float_arguments_pass_through():
+def test_lift_integer_arguments_are_float_variables_others_pass_through():
+    # JAX-like weak typing: an int example argument is a float variable, not a constant
     lifted = symdiff.lift(lambda x, n: x**n, 2.0, 3)
-    assert lifted.expr == sp.Symbol("x", real=True) ** 3
+    x, n = sp.Symbol("x", real=True), sp.Symbol("n", real=True)
+    assert lifted.expr == x**n
+    assert lifted.arg_shapes == {"x": (), "n": ()}
+    # a bool and a string are passed through unchanged
+    lifted = symdiff.lift(lambda x, sq, tag: x**2 if sq and tag == "a" else x, 2.0, True, "a")
+    assert lifted.expr == x**2
     assert lifted.arg_shapes == {"x": ()}
 
 
-def test_lift_control_flow_is_frozen_at_trace_time():
+def test_lift_control_flow_on_a_variable_raises_or_is_guarded():
     def f(x):
-        return x**2 if float(x) > 0 else -x
+        return x**2 if x > 0 else -x
 
-    assert symdiff.lift(f, 1.0).expr == sp.Symbol("x", real=True) ** 2
-    assert symdiff.lift(f, -1.0).expr == -sp.Symbol("x", real=True)
+    with pytest.raises(symdiff.TracerBoolConversionError, match="ad.where"):
+        symdiff.lift(f, 1.0)
+    x = sp.Symbol("x", real=True)
+    assert symdiff.lift(f, 1.0, guards=True).expr == x**2
+    assert symdiff.lift(f, -1.0, guards=True).expr == -x
 
 
 def test_lift_logsumexp_gradient_is_softmax():
