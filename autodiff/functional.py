@@ -16,7 +16,7 @@ import numpy as np
 from .engine import gradients, push_along, toposort
 from .grad_mode import enable_grad, is_grad_enabled
 from .ops.shape import concatenate, reshape, stack, transpose
-from .tensor import Tensor, as_array
+from .tensor import Tensor, _complex_error, as_array
 
 Argnums = int | Sequence[int]
 
@@ -28,6 +28,8 @@ def _name(f: Callable) -> str:
 def _as_input(value: Any, who: str, position: int) -> Tensor:
     """A tensor that requires grad standing for ``value``, kept on the graph when nested."""
     if isinstance(value, Tensor):
+        if value.dtype.kind == "c":
+            raise _complex_error(f"{who}: argument {position} has dtype {value.dtype}")
         if value.dtype.kind != "f":
             raise TypeError(
                 f"{who}: argument {position} has dtype {value.dtype}; only floating-point "
@@ -37,6 +39,8 @@ def _as_input(value: Any, who: str, position: int) -> Tensor:
             return value
         return Tensor._wrap(value.data, requires_grad=True)
     arr = np.asarray(value) if isinstance(value, np.ndarray | np.generic) else as_array(value)
+    if arr.dtype.kind == "c":
+        raise _complex_error(f"{who}: argument {position} has dtype {arr.dtype}")
     if arr.dtype.kind != "f":
         raise TypeError(
             f"{who}: argument {position} has dtype {arr.dtype}; only floating-point inputs can "
@@ -176,6 +180,8 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     trace = _Trace(f, primals, tuple(range(len(primals))), "jvp")
     tans = []
     for x, t in zip(trace.inputs, tangents):
+        if np.iscomplexobj(t.data if isinstance(t, Tensor) else t):
+            raise _complex_error("jvp: a tangent is complex")
         t = t if isinstance(t, Tensor) else Tensor._wrap(as_array(t, x.dtype))
         if t.shape != x.shape:
             raise ValueError(f"jvp: tangent of shape {t.shape} for a primal of shape {x.shape}")
