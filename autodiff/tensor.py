@@ -21,18 +21,23 @@ class ConversionError(TypeError):
     """A tensor that carries a gradient was turned into a NumPy array or a Python number inside
     a differentiated function, which would silently drop its gradient.
 
-    Raised by ``np.asarray(t)`` / ``np.array([t, ...])`` (``__array__``), ``float(t)``,
-    ``int(t)``, ``complex(t)``, ``math.*(t)``, ``t.item()``, ``t.tolist()``, ``t.numpy()``,
-    ``ad.tensor(t)`` and SciPy functions, while a transform (``grad``, ``jvp``, ``lift``...)
-    traces the function, grad mode is on and ``t`` requires grad. Outside transforms and under
-    ``no_grad()`` these conversions work.
+    Raised, when ``t`` requires grad and grad mode is on, by
+
+    * ``np.asarray(t)`` / ``np.array([t, ...])`` (``__array__``, so SciPy functions too) -
+      always, as PyTorch refuses ``np.asarray`` of such a tensor (``t.detach()`` first);
+    * ``t.numpy()``, ``float(t)``, ``int(t)``, ``complex(t)``, ``math.*(t)``, ``t.item()``,
+      ``t.tolist()`` and ``ad.tensor(t)`` - only while a transform (``grad``, ``jvp``,
+      ``lift``...) traces the function; outside transforms they work (``float(loss)``).
+
+    Under ``no_grad()`` every conversion works.
     """
 
 
 def _conversion_error(what: str) -> ConversionError:
     who = " / ".join(_TRACING.get())
+    where = f"inside a differentiated function ({who})" if who else "while grad mode is on"
     return ConversionError(
-        f"{what} of a tensor that requires grad inside a differentiated function ({who}) would "
+        f"{what} of a tensor that requires grad {where} would "
         "silently drop its gradient. Build arrays from tensors with ad.stack([...]) (or "
         "ad.concatenate), call the autodiff function of the same name instead of the NumPy / "
         "SciPy / math one (ad.exp, ad.sum, ad.logsumexp, ...), or make the value an explicit "
@@ -43,6 +48,20 @@ def _conversion_error(what: str) -> ConversionError:
 def _check_conversion(t: Tensor, what: str) -> None:
     """Refuse ``what`` (a conversion to NumPy / Python) of ``t`` while a transform traces."""
     if t.requires_grad and _TRACING.get() and _GRAD_ENABLED.get():
+        raise _conversion_error(what)
+
+
+def _check_array_conversion(t: Tensor, what: str) -> None:
+    """Refuse ``what`` (a conversion to a NumPy array) of ``t`` when grad mode is on.
+
+    Stricter than :func:`_check_conversion`, as PyTorch's ``np.asarray(t)`` is: NumPy and SciPy
+    convert implicitly, and an array made from a tensor that requires grad has lost its
+    gradient whether or not a transform runs (eager code followed by ``backward()`` would
+    silently miss that path), so it takes an explicit ``detach()`` / ``stop_gradient`` or
+    ``no_grad()``. Explicit requests (``t.numpy()``, ``float(loss)``) stay allowed outside
+    transforms.
+    """
+    if t.requires_grad and _GRAD_ENABLED.get():
         raise _conversion_error(what)
 
 
@@ -205,7 +224,8 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         """Return the underlying ndarray (shared, not copied).
 
-        Inside a differentiated function, on a tensor that requires grad, this raises
+        An explicit request for the raw array, so it works outside transforms; inside a
+        differentiated function, on a tensor that requires grad, it raises
         :class:`ConversionError` (use ``detach().numpy()`` for a deliberate constant).
         """
         _check_conversion(self, ".numpy()")
@@ -318,7 +338,7 @@ class Tensor:
         return self.data.reshape(())[()]
 
     def __array__(self, dtype=None, copy=None):
-        _check_conversion(self, "np.asarray() / np.array() (__array__)")
+        _check_array_conversion(self, "np.asarray() / np.array() (__array__)")
         if dtype is not None and np.dtype(dtype) != self.data.dtype:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
@@ -590,7 +610,7 @@ def _holds_grad(value: Any) -> bool:
 def _check_list(seq: list | tuple) -> None:
     for v in seq:
         if isinstance(v, Tensor):
-            _check_conversion(v, "np.array([...]) of a list of tensors (__array__)")
+            _check_conversion(v, "ad.tensor([...]) of a list of tensors")
         elif isinstance(v, list | tuple):
             _check_list(v)
 

@@ -2,9 +2,11 @@
 
 Every autodiff function stacks (nested) lists/tuples holding tensors on the graph; turning a
 tensor that requires grad into a NumPy array or a Python number while a transform traces the
-function raises ``ad.ConversionError``. Outside transforms and under ``no_grad`` conversions
-work. Until every transform pushes ``tracing(...)`` itself, the tests that need the transform
-context wrap the traced call in ``tracing("grad")`` explicitly (see ``_traced``).
+function raises ``ad.ConversionError``; implicit NumPy arrays (``np.asarray``, SciPy) of such
+a tensor are refused outside transforms too, as in PyTorch. Under ``no_grad``, and for Python
+numbers outside transforms, conversions work. Until every transform pushes ``tracing(...)``
+itself, the tests that need the transform context wrap the traced call in ``tracing("grad")``
+explicitly (see ``_traced``).
 """
 
 from __future__ import annotations
@@ -216,12 +218,37 @@ def test_conversions_outside_transforms_work():
     loss.backward()
     assert float(loss) == 6.25 and loss.item() == 6.25 and int(loss) == 6
     assert complex(loss) == 6.25 + 0j
-    np.testing.assert_array_equal(np.asarray(x), [1.5, 2.0])
-    np.testing.assert_array_equal(np.array([x, x]), [[1.5, 2.0], [1.5, 2.0]])
-    assert x.tolist() == [1.5, 2.0] and x.numpy() is x.data
+    assert x.tolist() == [1.5, 2.0]
     assert math.isclose(math.sqrt(loss), 2.5)
     copied = ad.tensor(x)  # like torch.tensor(t): a copy cut from the graph
     assert not copied.requires_grad and copied.data is not x.data
+    np.testing.assert_array_equal(ad.tensor([x, x]).data, [[1.5, 2.0], [1.5, 2.0]])
+    # Arrays need detach() (or no_grad), as PyTorch's numpy() does.
+    np.testing.assert_array_equal(np.asarray(x.detach()), [1.5, 2.0])
+    assert x.numpy() is x.data  # an explicit request for the raw array
+    with ad.no_grad():
+        np.testing.assert_array_equal(np.asarray(x), [1.5, 2.0])
+        np.testing.assert_array_equal(np.array([x, x]), [[1.5, 2.0], [1.5, 2.0]])
+        assert x.numpy() is x.data
+    plain = ad.tensor([1.0, 2.0])  # no gradient at stake: always an array
+    assert np.asarray(plain) is plain.data and plain.numpy() is plain.data
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda x: np.asarray(x),
+        lambda x: np.array([x[0], x[1]]),
+        lambda x: scipy.special.logsumexp(x),
+        lambda x: np.multiply([x, x], 2.0),
+    ],
+)
+def test_arrays_from_tensors_requiring_grad_raise_outside_transforms_too(convert):
+    x = ad.tensor([1.5, 2.0], requires_grad=True)
+    with pytest.raises(ad.ConversionError, match="while grad mode is on.*detach"):
+        convert(x)
+    with pytest.raises(ad.ConversionError):
+        convert(x * 2)  # non-leaf tensors too
 
 
 def test_float_of_a_multi_element_tensor_raises():
