@@ -181,6 +181,24 @@ def test_end_to_end_through_grad(label, fn, arg, pattern):
         ad.value_and_grad(_traced(fn))(arg)
 
 
+@pytest.mark.parametrize(
+    "fn, arg",
+    [
+        (_np_array_of_tensors, 1.0),
+        (_np_r, np.ones(2)),
+        (_scipy_logsumexp, np.zeros(3)),
+        (lambda x: np.multiply([x, x], 2.0).sum(), 1.0),
+    ],
+    ids=["np.array", "np.r_", "scipy.special.logsumexp", "ufunc of a list"],
+)
+@pytest.mark.parametrize("transform", ["grad", "value_and_grad", "jacobian", "hessian"])
+def test_issue_reproducers_raise_through_the_plain_transforms(fn, arg, transform):
+    # No explicit tracing(): implicit NumPy arrays of a grad-carrying tensor are refused
+    # whenever grad mode is on, so these hold on this branch alone.
+    with pytest.raises(ad.ConversionError, match=r"ad\.stack"):
+        getattr(ad, transform)(fn)(arg)
+
+
 def test_stop_gradient_makes_a_deliberate_conversion_work():
     def f(x):
         scale = float(ad.stop_gradient(x).sum())  # a constant on purpose
