@@ -214,7 +214,7 @@ def test_stop_gradient_makes_a_deliberate_conversion_work():
 def test_conversions_under_no_grad_inside_a_transform_work():
     def f(x):
         with ad.no_grad():
-            assert active_transforms() == ("grad",)
+            assert "grad" in active_transforms()
             shift = float(x.sum()) + np.asarray(x).max() + x.item() * 0
         return (x * x).sum() + shift
 
