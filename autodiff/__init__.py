@@ -15,7 +15,14 @@ tensor([3., 1.])
 
 from __future__ import annotations
 
-from .tensor import ShapeError, Tensor, tensor  # isort: skip  (first: ops build on it)
+from .tensor import (  # isort: skip  (first: ops build on it)
+    ConversionError,
+    ShapeError,
+    Tensor,
+    as_tensor,
+    stop_gradient,
+    tensor,
+)
 from .engine import gradients
 from .functional import derivative, grad, hessian, hvp, jacfwd, jacobian, jvp, value_and_grad, vjp
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -72,7 +79,8 @@ from .ops.shape import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "ShapeError", "Tensor", "tensor", "__version__",
+    "ConversionError", "ShapeError", "Tensor", "as_tensor", "stop_gradient", "tensor",
+    "__version__",
     "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "hessian", "hvp",
     "derivative", "gradients", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
     "abs", "clip", "cos", "exp", "expm1", "heaviside", "log", "log1p", "maximum", "minimum",

@@ -129,4 +129,5 @@ def _assign(params: list[Tensor], start: list[np.ndarray], delta: np.ndarray) ->
     offset = 0
     for p, s in zip(params, start):
         p.data[...] = s + delta[offset : offset + p.size].reshape(p.shape)
+        p._version += 1
         offset += p.size

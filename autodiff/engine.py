@@ -104,13 +104,32 @@ def _backprop(
             if node._op is None or key in stop:
                 done[key] = (node, g)  # only what callers read: intermediates die early
                 continue
+            if node._version or node._versions != tuple([p._version for p in node._parents]):
+                _raise_modified(node)
             parent_grads = node._op.vjp(g, node, *node._parents, **node._params)
             for parent, pg in zip(node._parents, parent_grads):
                 if pg is not None and parent.requires_grad:
                     _accumulate(grads, parent, pg)
             if free:
-                node._op, node._parents, node._params = FREED, (), {}
+                node._op, node._parents, node._params, node._versions = FREED, (), {}, ()
     return done
+
+
+def _raise_modified(node: Tensor) -> None:
+    """Name the op and the tensor whose in-place write since recording invalidates its VJP."""
+    checks = [(node, node._version, 0, "its output")]
+    checks += [
+        (p, p._version, v, f"input {i}")
+        for i, (p, v) in enumerate(zip(node._parents, node._versions))
+    ]
+    for t, now, expected, role in checks:
+        if now != expected:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: {role} of {node._op.name}, a tensor of shape {t.shape} and "
+                f"dtype {t.dtype}, is at version {now}; expected version {expected}. Do the "
+                "in-place update after backward(), or compute a new tensor out of place"
+            )
 
 
 def _freed_vjp(g, out, *args, **params):

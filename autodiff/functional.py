@@ -30,7 +30,7 @@ import numpy as np
 from .engine import gradients, push_along, toposort
 from .grad_mode import active_transforms, enable_grad, is_grad_enabled, set_grad_enabled, tracing
 from .ops.shape import concatenate, reshape, stack, transpose
-from .tensor import Tensor, as_array
+from .tensor import Tensor, _complex_error, as_array
 
 Argnums = int | Sequence[int]
 
@@ -48,6 +48,8 @@ def _as_input(value: Any, who: str, position: int) -> Tensor:
     leaf.
     """
     if isinstance(value, Tensor):
+        if value.dtype.kind == "c":
+            raise _complex_error(f"{who}: argument {position} has dtype {value.dtype}")
         if value.dtype.kind != "f":
             raise TypeError(
                 f"{who}: argument {position} has dtype {value.dtype}; only floating-point "
@@ -57,6 +59,8 @@ def _as_input(value: Any, who: str, position: int) -> Tensor:
             return reshape(value, value.shape)  # identity node: a distinct input, same data
         return Tensor._wrap(value.data, requires_grad=True)
     arr = np.asarray(value) if isinstance(value, np.ndarray | np.generic) else as_array(value)
+    if arr.dtype.kind == "c":
+        raise _complex_error(f"{who}: argument {position} has dtype {arr.dtype}")
     if arr.dtype.kind != "f":
         raise TypeError(
             f"{who}: argument {position} has dtype {arr.dtype}; only floating-point inputs can "
@@ -311,6 +315,8 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     trace = _Trace(f, primals, {}, tuple(range(len(primals))), "jvp", extra=tangents)
     tans = []
     for x, t in zip(trace.inputs, tangents):
+        if np.iscomplexobj(t.data if isinstance(t, Tensor) else t):
+            raise _complex_error("jvp: a tangent is complex")
         t = t if isinstance(t, Tensor) else Tensor._wrap(as_array(t, x.dtype))
         if t.shape != x.shape:
             raise ValueError(f"jvp: tangent of shape {t.shape} for a primal of shape {x.shape}")

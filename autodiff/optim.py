@@ -116,6 +116,7 @@ class Optimizer:
             if p.grad is not None:
                 g = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
                 self._update(p.data, g, self.state.setdefault(i, {}), group)
+                p._version += 1  # an in-place write: a graph recorded before it is stale
         return loss
 
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 from ..ops.elementwise import exp, log, relu, sigmoid, softplus, square, tanh
 from ..ops.reductions import _stable_shift, log_softmax, softmax
 from ..ops.reductions import sum as reduce_sum
-from ..tensor import ShapeError, Tensor
+from ..tensor import ShapeError, Tensor, as_tensor
 
 __all__ = [
     "binary_cross_entropy_with_logits",
@@ -31,7 +31,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _as_tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
+    return as_tensor(x)
 
 
 def _reduce(loss: Tensor, reduction: str, who: str) -> Tensor:

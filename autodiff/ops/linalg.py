@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import ShapeError, Tensor, apply
+from ..tensor import ShapeError, Tensor, _operands, apply
 from .base import STRUCTURAL, Op, register
 from .shape import reshape, swapaxes
 
@@ -33,13 +33,11 @@ def _matmul_jvp(t, out, a, b):
 MATMUL = register(Op("matmul", 2, np.matmul, _matmul_vjp, _matmul_jvp, STRUCTURAL))
 
 
-def _shape(x):
-    return x.shape if isinstance(x, Tensor) else np.shape(x)
-
-
 def matmul(a, b) -> Tensor:
     """Matrix product with NumPy semantics: 1-D vectors, 2-D matrices, broadcast batches."""
-    sa, sb = _shape(a), _shape(b)
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        a, b = _operands((a, b))  # the one conversion, float dtype matched
+    sa, sb = a.shape, b.shape
     if len(sa) == 0 or len(sb) == 0:
         raise ShapeError(f"matmul: operands must be at least 1-D, got shapes {sa} and {sb}")
     if sa[-1] != sb[-2 if len(sb) > 1 else 0]:

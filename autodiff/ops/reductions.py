@@ -6,7 +6,7 @@ import builtins
 
 import numpy as np
 
-from ..tensor import Tensor, apply
+from ..tensor import Tensor, apply, as_tensor
 from .base import Op, register
 from .elementwise import exp, log, sqrt, where
 from .shape import broadcast_to, reshape, transpose
@@ -122,8 +122,8 @@ PROD = register(
 
 # --- public functions -------------------------------------------------------------------------
 def _reduce(op: Op, x, axis, keepdims) -> Tensor:
-    ndim = x.ndim if isinstance(x, Tensor) else np.ndim(x)
-    return apply(op, x, axis=normalize_axis(axis, ndim, op.name), keepdims=bool(keepdims))
+    x = as_tensor(x)
+    return apply(op, x, axis=normalize_axis(axis, x.ndim, op.name), keepdims=bool(keepdims))
 
 
 def sum(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001 - mirrors numpy.sum
@@ -154,13 +154,13 @@ def _count(x: Tensor, axis) -> int:
 
 def mean(x, axis=None, keepdims=False) -> Tensor:
     """Arithmetic mean over ``axis``."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = as_tensor(x)
     return sum(x, axis, keepdims) / _count(x, axis)
 
 
 def var(x, axis=None, keepdims=False, ddof: int = 0) -> Tensor:
     """Variance over ``axis`` (``ddof=1`` for the unbiased estimate)."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = as_tensor(x)
     centred = x - mean(x, axis, keepdims=True)
     n = _count(x, axis)
     if n - ddof <= 0:
@@ -197,7 +197,7 @@ def _stable_shift(x: Tensor, axis) -> Tensor:
 
 def logsumexp(x, axis=None, keepdims=False) -> Tensor:
     """``log(sum(exp(x)))`` over ``axis`` without overflow."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = as_tensor(x)
     m = _stable_shift(x, axis)
     out = log(sum(exp(x - m), axis, keepdims=True)) + m
     if keepdims:
@@ -209,12 +209,12 @@ def logsumexp(x, axis=None, keepdims=False) -> Tensor:
 
 def softmax(x, axis=-1) -> Tensor:
     """Softmax along ``axis``, shifted by the maximum for stability."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = as_tensor(x)
     e = exp(x - _stable_shift(x, axis))
     return e / sum(e, axis, keepdims=True)
 
 
 def log_softmax(x, axis=-1) -> Tensor:
     """Logarithm of softmax along ``axis``, computed stably as ``x - logsumexp(x)``."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = as_tensor(x)
     return x - logsumexp(x, axis, keepdims=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor, apply
+from ..tensor import Tensor, apply, as_tensor
 from ._rules import linear, zeros_like
 from .base import STRUCTURAL, Op, register
 
@@ -115,6 +115,7 @@ def reshape(x, shape) -> Tensor:
 
 def transpose(x, axes=None) -> Tensor:
     """Permute the axes (reverse them by default)."""
+    x = as_tensor(x)
     ndim = len(_shape_of(x))
     axes = tuple(range(ndim))[::-1] if axes is None else tuple(int(a) % max(ndim, 1) for a in axes)
     if sorted(axes) != list(range(ndim)):
@@ -127,6 +128,7 @@ permute = transpose
 
 def swapaxes(x, a: int, b: int) -> Tensor:
     """Exchange two axes."""
+    x = as_tensor(x)
     axes = list(range(len(_shape_of(x))))
     axes[a], axes[b] = axes[b], axes[a]
     return transpose(x, axes)
@@ -168,6 +170,7 @@ def flatten(x) -> Tensor:
 
 def squeeze(x, axis=None) -> Tensor:
     """Remove axes of length one (all of them, or those in ``axis``)."""
+    x = as_tensor(x)
     shape = _shape_of(x)
     if axis is None:
         return reshape(x, tuple(n for n in shape if n != 1))
@@ -179,14 +182,15 @@ def squeeze(x, axis=None) -> Tensor:
 
 def unsqueeze(x, axis: int) -> Tensor:
     """Insert an axis of length one at ``axis``."""
+    x = as_tensor(x)
     shape = list(_shape_of(x))
     axis = axis % (len(shape) + 1)
     return reshape(x, tuple(shape[:axis] + [1] + shape[axis:]))
 
 
 def concatenate(xs, axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
-    xs = list(xs)
+    """Join tensors along an existing axis (elements may be nested lists holding tensors)."""
+    xs = [as_tensor(x) for x in xs]
     if not xs:
         raise ValueError("concatenate: needs at least one tensor")
     ndim = len(_shape_of(xs[0]))
@@ -194,8 +198,8 @@ def concatenate(xs, axis: int = 0) -> Tensor:
 
 
 def stack(xs, axis: int = 0) -> Tensor:
-    """Join tensors of equal shape along a new axis."""
-    xs = list(xs)
+    """Join tensors of equal shape along a new axis (elements may be nested lists of tensors)."""
+    xs = [as_tensor(x) for x in xs]
     if not xs:
         raise ValueError("stack: needs at least one tensor")
     shapes = {tuple(_shape_of(x)) for x in xs}
