@@ -16,6 +16,7 @@ tensor([3., 1.])
 from __future__ import annotations
 
 from .tensor import ShapeError, Tensor, tensor  # isort: skip  (first: ops build on it)
+from ._version import __version__
 from .engine import gradients
 from .functional import derivative, grad, hessian, hvp, jacfwd, jacobian, jvp, value_and_grad, vjp
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -69,7 +70,6 @@ from .ops.shape import (
     unsqueeze,
 )
 
-__version__ = "0.1.0"
 
 __all__ = [
     "ShapeError", "Tensor", "tensor", "__version__",

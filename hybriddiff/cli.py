@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import autodiff
+from ._version import __version__
 
 
 def _formula(argv: list[str]) -> int:
@@ -27,7 +27,7 @@ def _bench(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="hybriddiff bench")
     parser.add_argument("--quick", action="store_true", help="fewer repeats and sizes")
     args = parser.parse_args(argv)
-    root = Path(__file__).resolve().parent.parent / "benchmarks"
+    root = Path(__file__).resolve().parent.parent / "benchmarks"  # beside the packages
     scripts = sorted(root.glob("bench_*.py"))
     if not scripts:
         print("hybriddiff bench: the benchmarks/ folder of a source checkout is needed")
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         epilog="\n".join(f"  {name:8s} {text}" for name, (_, text) in COMMANDS.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"hybriddiff {autodiff.__version__}")
+    parser.add_argument("--version", action="version", version=f"hybriddiff {__version__}")
     parser.add_argument("command", nargs="?", choices=sorted(COMMANDS), help="subcommand")
     args = parser.parse_args(argv)
     if args.command is None:
