@@ -15,8 +15,9 @@ tensor([3., 1.])
 
 from __future__ import annotations
 
+from typing import Any
+
 from .tensor import ShapeError, Tensor, tensor  # isort: skip  (first: ops build on it)
-from ._version import __version__
 from .engine import gradients
 from .functional import derivative, grad, hessian, hvp, jacfwd, jacobian, jvp, value_and_grad, vjp
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -70,7 +71,6 @@ from .ops.shape import (
     unsqueeze,
 )
 
-
 __all__ = [
     "ShapeError", "Tensor", "tensor", "__version__",
     "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "hessian", "hvp",
@@ -81,3 +81,14 @@ __all__ = [
     "prod", "softmax", "std", "sum", "var", "broadcast_to", "concatenate", "expand", "flatten",
     "permute", "reshape", "squeeze", "stack", "swapaxes", "transpose", "unsqueeze",
 ]  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    # The version comes from package metadata (autodiff._version), read on first use only:
+    # importlib.metadata costs more than the rest of a warm start's imports.
+    if name == "__version__":
+        from ._version import __version__
+
+        globals()["__version__"] = __version__
+        return __version__
+    raise AttributeError(f"module 'autodiff' has no attribute {name!r}")

@@ -3,9 +3,9 @@
 Read from the installed package metadata (``importlib.metadata.version("hybriddiff")``). In a
 source tree without metadata (a checkout on ``sys.path`` that was never installed), it is read
 from the ``pyproject.toml`` beside the packages, so there is still one source: its
-``[project] version`` field (``0+unknown`` when neither exists). ``hybriddiff.__version__``, ``autodiff.__version__`` (and through
-it ``bridge``'s cache keys) all come from here; it lives in the lowest layer so that no package
-imports one above it.
+``[project] version`` field (``0+unknown`` when neither exists). ``hybriddiff.__version__``,
+``autodiff.__version__`` and, through it, ``bridge``'s cache keys all come from here; it lives
+in the lowest layer so that no package imports one above it.
 """
 
 from __future__ import annotations

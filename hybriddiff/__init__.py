@@ -46,14 +46,13 @@ from autodiff import (
     vjp,
 )
 
-from ._version import __version__
-
 if TYPE_CHECKING:
     import bridge
     import symdiff
     from bridge import compile
     from symdiff import formula, lift
 
+    from ._version import __version__
     from .optimize import minimize
 
 __all__ = [
@@ -64,6 +63,7 @@ __all__ = [
 
 # name -> (module, attribute or None for the module itself), imported on first use.
 _LAZY: dict[str, tuple[str, str | None]] = {
+    "__version__": ("hybriddiff._version", "__version__"),  # package metadata: read on use
     "symdiff": ("symdiff", None),
     "bridge": ("bridge", None),
     "lift": ("symdiff", "lift"),

@@ -332,7 +332,8 @@ def minimize(
             f"minimize: x0 is empty (shape {np.shape(x0)}); it needs at least one variable"
         )
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"minimize: x0 has non-finite entries at {np.flatnonzero(~np.isfinite(x))}")
+        bad = np.flatnonzero(~np.isfinite(x)).tolist()
+        raise ValueError(f"minimize: x0 has non-finite entries at flat positions {bad}")
     obj = _Objective(f, x, hessian, tuple(params))
     step = _newton_step if method == "newton" else _trust_step
     state = {"radius": max(1.0, float(np.linalg.norm(x)))}
