@@ -22,12 +22,17 @@ def _demo(argv: list[str]) -> int:
     return main(argv)
 
 
+def _benchmarks_dir() -> Path:
+    """``benchmarks/`` of the source checkout these packages run from (beside the packages)."""
+    return Path(__file__).resolve().parent.parent / "benchmarks"
+
+
 def _bench(argv: list[str]) -> int:
     """Run the benchmark scripts of a source checkout, one after the other."""
     parser = argparse.ArgumentParser(prog="hybriddiff bench")
     parser.add_argument("--quick", action="store_true", help="fewer repeats and sizes")
     args = parser.parse_args(argv)
-    root = Path(__file__).resolve().parent.parent / "benchmarks"  # beside the packages
+    root = _benchmarks_dir()
     scripts = sorted(root.glob("bench_*.py"))
     if not scripts:
         print("hybriddiff bench: the benchmarks/ folder of a source checkout is needed")
