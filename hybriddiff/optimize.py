@@ -184,39 +184,47 @@ def _trust_step(obj, x, fx, g, state):
 _DENSE_EIGEN_MAX = 500  # up to this size the Hessian's spectrum is computed densely (eigh)
 
 
-def _negative_curvature(h) -> tuple[float, np.ndarray | None, str]:
+def _negative_curvature(h) -> tuple[float | None, np.ndarray | None, str]:
     """The most negative curvature of the symmetric ``h``: ``(eigenvalue, unit vector, kind)``.
 
     ``kind`` is ``"minimum"`` when no eigenvalue is below ``-sqrt(eps) * max(1, |H|)`` (the
     vector is then None), ``"maximum"`` when every eigenvalue is (dense case), ``"saddle point"``
     otherwise (``"saddle point or maximum"`` when only the lowest eigenvalue is known), or
-    ``"inconclusive"`` when the sparse eigensolver did not converge. Small or dense Hessians use
-    ``numpy.linalg.eigh``; large sparse ones first try a Cholesky factorisation of
-    ``H + threshold I`` (success proves there is no significant negative curvature) and only
-    then estimate the lowest eigenpair with Lanczos (``scipy.sparse.linalg.eigsh``).
+    ``"inconclusive"`` when the sparse eigensolver did not converge. Hessians up to
+    ``_DENSE_EIGEN_MAX`` variables use ``numpy.linalg.eigh``. Larger ones first try a Cholesky
+    factorisation of ``H + threshold I``: success proves there is no significant negative
+    curvature (the eigenvalue is then None, it was not computed); otherwise sparse Hessians
+    estimate the lowest eigenpair with Lanczos (``scipy.sparse.linalg.eigsh``), dense ones use
+    ``eigh``.
     """
     n = h.shape[0]
-    if sps.issparse(h) and n > _DENSE_EIGEN_MAX:
-        h = sps.csr_matrix(h)
-        scale = max(1.0, float(abs(h).sum(axis=1).max()))
-        threshold = np.sqrt(np.finfo(np.float64).eps) * scale
+    eps_root = np.sqrt(np.finfo(np.float64).eps)
+    if sps.issparse(h):
+        h = sps.csr_matrix(h, dtype=np.float64)
+        if n <= _DENSE_EIGEN_MAX:
+            h = h.toarray()
+    else:
+        h = np.asarray(h, dtype=np.float64)
+    if n > _DENSE_EIGEN_MAX:
+        threshold = eps_root * max(1.0, float(abs(h).sum(axis=1).max()))  # >= eps_root |H|_2
+        eye = sps.identity(n, format="csr") if sps.issparse(h) else np.eye(n)
         try:
-            if _factor(h + threshold * sps.identity(n, format="csr")) is not None:
-                return 0.0, None, "minimum"
+            if _factor(h + threshold * eye) is not None:
+                return None, None, "minimum"
         except (LinAlgError, ValueError):
             pass
+    if sps.issparse(h):
         try:
             values, vectors = spla.eigsh(h, k=1, which="SA", tol=1e-10, maxiter=20 * n)
         except spla.ArpackNoConvergence as exc:
             if exc.eigenvalues.size == 0:
-                return 0.0, None, "inconclusive"
+                return None, None, "inconclusive"
             values, vectors = exc.eigenvalues, exc.eigenvectors
         lowest, vector = float(values[0]), vectors[:, 0]
         kind = "saddle point or maximum" if lowest < -threshold else "minimum"
     else:
-        dense = h.toarray() if sps.issparse(h) else np.asarray(h, dtype=np.float64)
-        values, vectors = np.linalg.eigh(0.5 * (dense + dense.T))
-        threshold = np.sqrt(np.finfo(np.float64).eps) * max(1.0, float(np.abs(values).max()))
+        values, vectors = np.linalg.eigh(0.5 * (h + h.T))
+        threshold = eps_root * max(1.0, float(np.abs(values).max()))
         lowest, vector = float(values[0]), vectors[:, 0]
         if lowest >= -threshold:
             kind = "minimum"
@@ -302,8 +310,8 @@ def minimize(
     scipy.optimize.OptimizeResult
         With ``x``, ``fun``, ``jac``, ``grad_norm``, ``nit``, ``nfev``, ``success``,
         ``message`` and ``min_curvature`` (the lowest Hessian eigenvalue found at the end by
-        the second-order check, or None when it did not run or found no negative curvature
-        cheaply).
+        the second-order check; None when the check did not run, or when a large Hessian's
+        Cholesky factorisation already proved it positive definite).
 
     Raises
     ------

@@ -126,3 +126,16 @@ def test_minimize_rejects_empty_and_non_finite_starts():
         minimize(lambda x: (x * x).sum(), np.zeros((2, 0)), hessian="eager")
     with pytest.raises(ValueError, match=r"non-finite entries at flat positions \[1\]"):
         minimize(lambda x: (x * x).sum(), np.array([0.0, np.nan]), hessian="eager")
+
+
+def test_negative_curvature_large_dense_uses_cholesky_then_eigh():
+    n = 600
+    rng = np.random.default_rng(1)
+    q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    spectrum = np.linspace(0.5, 4.0, n)
+    lowest, vector, kind = optimize._negative_curvature((q * spectrum) @ q.T)
+    assert (lowest, vector, kind) == (None, None, "minimum")  # proved by Cholesky alone
+    spectrum[0] = -0.25
+    lowest, vector, kind = optimize._negative_curvature((q * spectrum) @ q.T)
+    assert kind == "saddle point" and lowest == pytest.approx(-0.25, abs=1e-10)
+    assert abs(float(vector @ q[:, 0])) == pytest.approx(1.0, abs=1e-8)
