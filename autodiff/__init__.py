@@ -15,6 +15,8 @@ tensor([3., 1.])
 
 from __future__ import annotations
 
+from typing import Any
+
 from .tensor import (  # isort: skip  (first: ops build on it)
     ConversionError,
     ShapeError,
@@ -76,8 +78,6 @@ from .ops.shape import (
     unsqueeze,
 )
 
-__version__ = "0.1.0"
-
 __all__ = [
     "ConversionError", "ShapeError", "Tensor", "as_tensor", "stop_gradient", "tensor",
     "__version__",
@@ -89,3 +89,14 @@ __all__ = [
     "prod", "softmax", "std", "sum", "var", "broadcast_to", "concatenate", "expand", "flatten",
     "permute", "reshape", "squeeze", "stack", "swapaxes", "transpose", "unsqueeze",
 ]  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    # The version comes from package metadata (autodiff._version), read on first use only:
+    # importlib.metadata costs more than the rest of a warm start's imports.
+    if name == "__version__":
+        from ._version import __version__
+
+        globals()["__version__"] = __version__
+        return __version__
+    raise AttributeError(f"module 'autodiff' has no attribute {name!r}")

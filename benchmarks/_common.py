@@ -1,8 +1,8 @@
 """Shared helpers for the benchmark scripts: a median timer, peer detection, tables, machine info.
 
-Timing never goes into a pass/fail test (DESIGN.md); these helpers only measure and print.
-Peers (torch, jax, ...) are optional: :func:`try_import` returns ``None`` when one is missing,
-and every script skips what it cannot import.
+Timing never goes into a pass/fail test (docs/architecture.md); these helpers only measure and
+print. Peers (torch, jax, ...) are optional: :func:`try_import` returns ``None`` when one is
+missing, and every script skips what it cannot import.
 """
 
 from __future__ import annotations

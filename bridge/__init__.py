@@ -7,6 +7,10 @@ with generated modules kept in a content-hashed cache folder (:mod:`bridge.cache
 
 ``import bridge`` stays light: SymPy and numba are imported on first use.
 
+``bridge`` is only the compiler. ``bridge.minimize`` is a deprecated alias of
+``hybriddiff.minimize`` (its home since the restructuring), kept so that existing code runs; it
+warns with ``DeprecationWarning`` and is resolved only when used.
+
 Examples
 --------
 >>> import sympy as sp
@@ -26,7 +30,6 @@ from .errors import GuardError, UnsupportedExpressionError
 if TYPE_CHECKING:
     from .api import compile
     from .compiled import Compiled
-    from .optimize import minimize
     from .scipy_api import scipy_objective
 
 __all__ = [
@@ -35,14 +38,12 @@ __all__ = [
     "UnsupportedExpressionError",
     "cache_dir",
     "compile",
-    "minimize",
     "scipy_objective",
 ]
 
 _LAZY = {
     "compile": "api",
     "Compiled": "compiled",
-    "minimize": "optimize",
     "scipy_objective": "scipy_api",
 }
 
@@ -54,4 +55,16 @@ def __getattr__(name: str) -> Any:
         value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value
         return value
+    if name == "minimize":
+        import warnings
+
+        warnings.warn(
+            "bridge.minimize is deprecated; use hybriddiff.minimize (import hybriddiff as hd; "
+            "hd.minimize(...)), which takes the same arguments",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from hybriddiff.optimize import minimize  # the one upward import: a deprecated shim
+
+        return minimize
     raise AttributeError(f"module 'bridge' has no attribute {name!r}")

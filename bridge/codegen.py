@@ -49,7 +49,7 @@ def _names(spec: KernelSpec) -> dict[sp.Symbol, str]:
 
 
 def _drop_dirac(expr: sp.Expr) -> sp.Expr:
-    # Kinks are differentiated as 0 everywhere (DESIGN.md): relu'' = sign' = 0.
+    # Kinks are differentiated as 0 everywhere (docs/architecture.md): relu'' = sign' = 0.
     if expr.has(sp.DiracDelta):
         return expr.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
     return expr

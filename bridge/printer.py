@@ -155,7 +155,7 @@ class NumbaPrinter(PythonCodePrinter):
         return self._helper("_heaviside", expr.args[0], at_zero)
 
     def _print_DiracDelta(self, expr):
-        # Kinks are differentiated as 0 everywhere (DESIGN.md: relu'' = sign' = 0).
+        # Kinks are differentiated as 0 everywhere (docs/architecture.md: relu'' = sign' = 0).
         return self._number(0)
 
     def _print_log1p(self, expr):

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 import sympy as sp
 from sympy.functions.elementary.miscellaneous import MinMaxBase
 
-# Step functions are differentiated as 0 almost everywhere, as autodiff does (DESIGN.md):
+# Step functions are differentiated as 0 almost everywhere, as autodiff does (docs/architecture.md):
 # keeping DiracDelta out keeps formulas readable and Hessians of relu models sparse.
 _ZERO_DERIVATIVE = (sp.Heaviside, sp.sign)
 

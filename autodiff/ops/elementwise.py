@@ -90,7 +90,7 @@ SIGMOID = unary("sigmoid", _sigmoid_np, lambda x, o: o * (1.0 - o), lambda ns, x
 SOFTPLUS = unary("softplus", _softplus_np, lambda x, o: sigmoid(x), lambda ns, x: ns.softplus(x))
 
 
-# --- kinks: relu'(0) = 0, abs'(0) = 0, sign' = 0, ties split 0.5/0.5 (DESIGN.md) ----------------
+# --- kinks: relu'(0) = 0, abs'(0) = 0, sign' = 0, ties split 0.5/0.5 (docs/architecture.md) -------
 def _zero_deriv(x, o, **params):
     return zeros_like(x)
 

@@ -56,7 +56,7 @@ SUM = register(
 
 def _extremum(name: str, np_fn, sym_name: str) -> Op:
     def share(out, x, axis, keepdims):
-        # Ties share the gradient equally (0.5 / 0.5 for two), the DESIGN.md convention.
+        # Ties share the gradient equally (0.5 / 0.5 for two) (docs/architecture.md).
         hit = (x == _expand_back(out.detach(), x, axis, keepdims)).astype(x.dtype)
         return hit / _expand_back(sum(hit, axis, True), x, axis, True)
 

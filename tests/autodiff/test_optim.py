@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import importlib
 
 import numpy as np
 import pytest
@@ -257,7 +258,9 @@ def test_optimizer_rejects_bad_parameter_lists():
 
 
 # --- documentation ------------------------------------------------------------------------------
-def test_optim_docstring_examples_run():
-    result = doctest.testmod(optim, optionflags=doctest.ELLIPSIS)
+@pytest.mark.parametrize("name", ["__init__", "base", "first_order", "newton_cg", "line_search"])
+def test_optim_docstring_examples_run(name):
+    module = optim if name == "__init__" else importlib.import_module(f"autodiff.optim.{name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
-    assert result.failed == 0, f"{result.failed} docstring example(s) of autodiff.optim failed"
+    assert result.failed == 0, f"{result.failed} docstring example(s) of {module.__name__} failed"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge import cli, demo
+from hybriddiff import cli, demo
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +43,7 @@ def test_demo_quick_runs_all_four_faces(capsys):
     for step in ("[1/4] eager", "[2/4] symbolic", "[3/4] compiled", "[4/4] second order"):
         assert step in out
     assert "max error" in out and "speed-up" in out
-    assert "bridge.minimize newton" in out
+    assert "hybriddiff.minimize newton" in out
 
 
 def test_cli_version_and_help(capsys):
@@ -55,7 +55,7 @@ def test_cli_version_and_help(capsys):
 
 
 def test_cli_formula_subcommand_prints_second_derivatives():
-    done = _run("-m", "bridge.cli", "formula", "x**2*y", "--wrt", "x", "y", "--order", "2")
+    done = _run("-m", "hybriddiff.cli", "formula", "x**2*y", "--wrt", "x", "y", "--order", "2")
     assert done.returncode == 0, done.stderr
     assert "d2f/dxdy = 2*x" in done.stdout
 

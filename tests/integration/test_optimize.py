@@ -1,4 +1,4 @@
-"""bridge.minimize: Newton and trust-region Newton with compiled and eager Hessians."""
+"""hybriddiff.minimize: Newton and trust-region Newton with compiled and eager Hessians."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from scipy.optimize import minimize as scipy_minimize
 
 import autodiff as ad
 import bridge
+from hybriddiff import minimize
 
 
 def rosenbrock(x):
@@ -20,7 +21,7 @@ def _start(n: int) -> np.ndarray:
 
 @pytest.mark.parametrize("n", [2, 100, 1000])
 def test_minimize_newton_reaches_tolerance_on_rosenbrock(n):
-    res = bridge.minimize(rosenbrock, _start(n), method="newton", tol=1e-10)
+    res = minimize(rosenbrock, _start(n), method="newton", tol=1e-10)
     assert res.success, res.message
     assert res.grad_norm <= 1e-10
     assert res.nit < 50
@@ -34,7 +35,7 @@ def test_minimize_newton_reaches_tolerance_on_rosenbrock(n):
 @pytest.mark.parametrize("method", ["newton", "trust-region"])
 def test_minimize_finds_the_global_minimum_from_scipys_tutorial_start(method):
     x0 = np.resize([1.3, 0.7, 0.8, 1.9, 1.2], 100)
-    res = bridge.minimize(rosenbrock, x0, method=method)
+    res = minimize(rosenbrock, x0, method=method)
     assert res.success, res.message
     np.testing.assert_allclose(res.x, np.ones(100), atol=1e-9)
     assert res.nit < 60
@@ -43,8 +44,8 @@ def test_minimize_finds_the_global_minimum_from_scipys_tutorial_start(method):
 
 def test_minimize_eager_and_compiled_hessians_agree():
     x0 = np.resize([1.3, 0.7, 0.8, 1.9, 1.2], 6)
-    eager = bridge.minimize(rosenbrock, x0, hessian="eager")
-    compiled = bridge.minimize(rosenbrock, x0, hessian="compiled")
+    eager = minimize(rosenbrock, x0, hessian="eager")
+    compiled = minimize(rosenbrock, x0, hessian="compiled")
     assert eager.nit == compiled.nit
     np.testing.assert_allclose(eager.x, compiled.x, atol=1e-12)
 
@@ -63,7 +64,7 @@ def _nll(w, features, labels):
 
 def test_minimize_logistic_regression_matches_long_gradient_descent():
     features, labels = _logistic_data()
-    res = bridge.minimize(_nll, np.zeros(3), params=(features, labels))
+    res = minimize(_nll, np.zeros(3), params=(features, labels))
     assert res.success and res.nit < 20
     w = np.zeros(3)
     grad = ad.grad(_nll)
@@ -77,27 +78,27 @@ def test_minimize_handles_indefinite_hessians_without_nan():
         return v[0] ** 2 - v[1] ** 2 + v[1] ** 4
 
     for method in ("newton", "trust-region"):
-        res = bridge.minimize(saddle, np.array([0.3, 0.01]), method=method, hessian="eager")
+        res = minimize(saddle, np.array([0.3, 0.01]), method=method, hessian="eager")
         assert res.success and np.all(np.isfinite(res.x))
         np.testing.assert_allclose(np.abs(res.x), [0.0, np.sqrt(0.5)], atol=1e-8)
 
 
 def test_minimize_stops_clearly_on_non_finite_values():
-    res = bridge.minimize(lambda v: ad.log(v).sum(), np.array([-1.0]), hessian="eager")
+    res = minimize(lambda v: ad.log(v).sum(), np.array([-1.0]), hessian="eager")
     assert not res.success
     assert "non-finite" in res.message
 
 
 def test_minimize_rejects_unknown_options():
     with pytest.raises(ValueError, match="method must be one of"):
-        bridge.minimize(rosenbrock, np.zeros(2), method="bfgs")
+        minimize(rosenbrock, np.zeros(2), method="bfgs")
     with pytest.raises(ValueError, match="hessian must be 'compiled' or 'eager'"):
-        bridge.minimize(rosenbrock, np.zeros(2), hessian="exact")
+        minimize(rosenbrock, np.zeros(2), hessian="exact")
 
 
 def test_minimize_callback_sees_progress_and_can_stop():
     seen = []
-    res = bridge.minimize(
+    res = minimize(
         rosenbrock, _start(2), hessian="eager", callback=lambda r: seen.append(r.nit) or r.nit >= 3
     )
     assert seen == [1, 2, 3]

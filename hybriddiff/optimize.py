@@ -1,7 +1,14 @@
 """Second-order minimisation: damped Newton (Armijo) and trust-region Newton (Steihaug CG).
 
 Both use compiled (sparse) Hessians from :func:`bridge.compile` by default, or eager autodiff
-Hessians with ``hessian="eager"``. The result is a ``scipy.optimize.OptimizeResult``.
+Hessians with ``hessian="eager"`` (that path never imports ``bridge``, SymPy or numba). The
+result is a ``scipy.optimize.OptimizeResult``.
+
+When the gradient vanishes, the Hessian is checked too (second-order conditions): at a saddle
+point or a maximum the solver steps off along the direction of most negative curvature and
+continues; if the objective is unbounded below along that direction it reports failure.
+The Armijo backtracking is :func:`autodiff.optim.line_search.armijo_backtracking`, the same
+one :class:`autodiff.optim.NewtonCG` uses.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve, cho_solve_banded, c
 from scipy.optimize import OptimizeResult
 
 import autodiff
+from autodiff.optim.line_search import armijo_backtracking
 
 METHODS = ("newton", "trust-region")
 
@@ -34,7 +42,7 @@ class _Objective:
         self.nfev = 0
         self.params = params
         if hessian == "compiled":
-            from . import compile as compile_kernels
+            from bridge import compile as compile_kernels
 
             # The extra arguments are lift parameters: their values become the defaults.
             held = tuple(range(1, 1 + len(params)))
@@ -152,14 +160,10 @@ def _to_boundary(z: np.ndarray, d: np.ndarray, radius: float) -> float:
 def _newton_step(obj, x, fx, g, state):
     p = _newton_direction(obj.hess(x), g)
     slope = float(g @ p)
-    t = 1.0
-    for _ in range(60):
-        x_new = x + t * p
-        f_new = obj.value(x_new)
-        if np.isfinite(f_new) and f_new <= fx + 1e-4 * t * slope:
-            return x_new
-        t *= 0.5
-    return None
+    if not (np.isfinite(slope) and slope < 0):
+        p, slope = -g, -float(g @ g)  # rounding spoiled the direction: steepest descent
+    found = armijo_backtracking(lambda t: obj.value(x + t * p), fx, slope, max_trials=60)
+    return None if found.step is None else x + found.step * p
 
 
 def _trust_step(obj, x, fx, g, state):
@@ -180,6 +184,91 @@ def _trust_step(obj, x, fx, g, state):
     return x if state["radius"] > 1e-14 else None
 
 
+_DENSE_EIGEN_MAX = 500  # up to this size the Hessian's spectrum is computed densely (eigh)
+
+
+def _negative_curvature(h) -> tuple[float | None, np.ndarray | None, str]:
+    """The most negative curvature of the symmetric ``h``: ``(eigenvalue, unit vector, kind)``.
+
+    ``kind`` is ``"minimum"`` when no eigenvalue is below ``-sqrt(eps) * max(1, |H|)`` (the
+    vector is then None), ``"maximum"`` when every eigenvalue is (dense case), ``"saddle point"``
+    otherwise (``"saddle point or maximum"`` when only the lowest eigenvalue is known), or
+    ``"inconclusive"`` when the sparse eigensolver did not converge. Hessians up to
+    ``_DENSE_EIGEN_MAX`` variables use ``numpy.linalg.eigh``. Larger ones first try a Cholesky
+    factorisation of ``H + threshold I``: success proves there is no significant negative
+    curvature (the eigenvalue is then None, it was not computed); otherwise sparse Hessians
+    estimate the lowest eigenpair with Lanczos (``scipy.sparse.linalg.eigsh``), dense ones use
+    ``eigh``.
+    """
+    n = h.shape[0]
+    eps_root = np.sqrt(np.finfo(np.float64).eps)
+    if sps.issparse(h):
+        h = sps.csr_matrix(h, dtype=np.float64)
+        if n <= _DENSE_EIGEN_MAX:
+            h = h.toarray()
+    else:
+        h = np.asarray(h, dtype=np.float64)
+    if n > _DENSE_EIGEN_MAX:
+        threshold = eps_root * max(1.0, float(abs(h).sum(axis=1).max()))  # >= eps_root |H|_2
+        eye = sps.identity(n, format="csr") if sps.issparse(h) else np.eye(n)
+        try:
+            if _factor(h + threshold * eye) is not None:
+                return None, None, "minimum"
+        except (LinAlgError, ValueError):
+            pass
+    if sps.issparse(h):
+        try:
+            values, vectors = spla.eigsh(h, k=1, which="SA", tol=1e-10, maxiter=20 * n)
+        except spla.ArpackNoConvergence as exc:
+            if exc.eigenvalues.size == 0:
+                return None, None, "inconclusive"
+            values, vectors = exc.eigenvalues, exc.eigenvectors
+        lowest, vector = float(values[0]), vectors[:, 0]
+        kind = "saddle point or maximum" if lowest < -threshold else "minimum"
+    else:
+        values, vectors = np.linalg.eigh(0.5 * (h + h.T))
+        threshold = eps_root * max(1.0, float(np.abs(values).max()))
+        lowest, vector = float(values[0]), vectors[:, 0]
+        if lowest >= -threshold:
+            kind = "minimum"
+        else:
+            kind = "maximum" if values[-1] < -threshold else "saddle point"
+    if kind == "minimum":
+        return lowest, None, kind
+    return lowest, vector / np.linalg.norm(vector), kind
+
+
+def _step_off(obj, x: np.ndarray, fx: float, g: np.ndarray, v: np.ndarray, curvature: float):
+    """Leave a saddle/maximum along the unit negative-curvature direction ``v``.
+
+    The shared Armijo backtracking, with the model's decrease ``t^2 curvature / 2`` in its
+    sufficient-decrease condition, finds a first step from a unit length (scaled by ``|x|``);
+    when the first trial is accepted, the step is doubled while the objective keeps decreasing.
+    Returns ``(x_new, None)``, or ``(None, reason)`` when the objective looks unbounded below
+    along ``v`` or no decrease was found.
+    """
+    if float(g @ v) > 0:
+        v = -v
+    t0 = max(1.0, float(np.linalg.norm(x)))
+    phi = lambda t: obj.value(x + t * v)
+    slope = min(float(g @ v), 0.0)
+    found = armijo_backtracking(phi, fx, slope, step=t0, max_trials=60, curvature=curvature)
+    if found.step is None or not found.value < fx:
+        return None, "no decrease found along the negative-curvature direction"
+    t, ft = found.step, found.value
+    if t == t0:
+        limit = 1e10 * t0
+        while True:
+            f2 = phi(2.0 * t)
+            if f2 == -np.inf or (np.isfinite(f2) and f2 < ft and 2.0 * t >= limit):
+                shown = f"f = {f2:.3g} at distance {2.0 * t:.3g}"
+                return None, f"the objective is unbounded below along it ({shown})"
+            if not (np.isfinite(f2) and f2 < ft):
+                break
+            t, ft = 2.0 * t, f2
+    return x + t * v, None
+
+
 def minimize(
     f: Callable,
     x0,
@@ -189,6 +278,7 @@ def minimize(
     maxiter: int = 200,
     callback: Callable | None = None,
     params: tuple = (),
+    second_order: bool = True,
     guards: bool = False,
 ) -> OptimizeResult:
     """Minimise a scalar function with exact second derivatives.
@@ -198,16 +288,26 @@ def minimize(
     f : callable
         ``f(x, *params)`` written with autodiff operations, returning a scalar.
     x0 : array_like
-        Starting point (1-D, float64).
+        Starting point (1-D, float64, at least one variable).
     method : {"newton", "trust-region"}
         Damped Newton with an Armijo backtracking line search (indefinite Hessians are shifted
         until the step is a descent direction), or trust-region Newton with Steihaug CG.
     hessian : {"compiled", "eager"}
-        Compiled sparse Hessian kernels (via SymPy and numba), or eager autodiff Hessians.
+        Compiled sparse Hessian kernels (via SymPy and numba), or eager autodiff Hessians
+        (dense; never touches ``bridge``).
     tol : float
         Stop when the gradient's infinity norm is at most ``tol``.
+    maxiter : int
+        The most iterations (a step off a saddle point counts as one).
     callback : callable, optional
         Called with an ``OptimizeResult`` snapshot after each iteration; returning True stops.
+    params : tuple
+        Extra arguments passed to ``f`` after ``x``.
+    second_order : bool
+        When the gradient vanishes, check the Hessian (default). At a saddle point or maximum,
+        step off along the eigenvector of the most negative eigenvalue and continue; if the
+        objective is unbounded below along it, stop with ``success=False``. ``False`` accepts
+        any stationary point, as first-order solvers do.
     guards : bool
         With compiled Hessians: compile ``f`` with ``bridge.compile(..., guards=True)`` so that
         Python branches on ``x`` are frozen at ``x0`` as guards; an iterate that takes another
@@ -217,47 +317,99 @@ def minimize(
     Returns
     -------
     scipy.optimize.OptimizeResult
-        With ``x``, ``fun``, ``jac``, ``grad_norm``, ``nit``, ``nfev``, ``success``, ``message``.
+        With ``x``, ``fun``, ``jac``, ``grad_norm``, ``nit``, ``nfev``, ``success``,
+        ``message`` and ``min_curvature`` (the lowest Hessian eigenvalue found at the end by
+        the second-order check; None when the check did not run, or when a large Hessian's
+        Cholesky factorisation already proved it positive definite).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``method`` or ``hessian``, or an empty or non-finite ``x0``.
 
     Examples
     --------
-    >>> import numpy as np, autodiff as ad, bridge
+    >>> import numpy as np, hybriddiff as hd
     >>> rosen = lambda x: (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
-    >>> res = bridge.minimize(rosen, np.array([-1.2, 1.0]), hessian="eager")
+    >>> res = hd.minimize(rosen, np.array([-1.2, 1.0]), hessian="eager")
     >>> bool(res.success), np.round(res.x, 6)
     (True, array([1., 1.]))
+
+    Started exactly at a saddle point, it steps off along the negative curvature:
+
+    >>> res = hd.minimize(lambda x: x[0] ** 2 - x[1] ** 2 + x[1] ** 4, np.zeros(2), hessian="eager")
+    >>> bool(res.success), np.round(np.abs(res.x), 6)
+    (True, array([0.      , 0.707107]))
     """
     if method not in METHODS:
         raise ValueError(f"minimize: method must be one of {METHODS}, got {method!r}")
     x = np.array(x0, dtype=np.float64).ravel()
+    if x.size == 0:
+        raise ValueError(
+            f"minimize: x0 is empty (shape {np.shape(x0)}); it needs at least one variable"
+        )
+    if not np.all(np.isfinite(x)):
+        bad = np.flatnonzero(~np.isfinite(x)).tolist()
+        raise ValueError(f"minimize: x0 has non-finite entries at flat positions {bad}")
     obj = _Objective(f, x, hessian, tuple(params), guards)
     step = _newton_step if method == "newton" else _trust_step
     state = {"radius": max(1.0, float(np.linalg.norm(x)))}
     fx, g = obj.value_and_grad(x)
     message, success, nit = f"maximum number of iterations ({maxiter}) reached", False, 0
+    escapes, curvature = 0, None
     for nit in range(1, maxiter + 1):
         if not (np.isfinite(fx) and np.all(np.isfinite(g))):
             message = f"non-finite objective or gradient at iteration {nit - 1}"
             break
         if np.max(np.abs(g), initial=0.0) <= tol:
-            message, success, nit = "gradient norm below tolerance", True, nit - 1
-            break
-        x_new = step(obj, x, fx, g, state)
-        if x_new is None:
-            message = f"line search / trust region failed to make progress at iteration {nit}"
-            break
+            if not second_order:
+                message, success, nit = "gradient norm below tolerance", True, nit - 1
+                break
+            curvature, v, kind = _negative_curvature(obj.hess(x))
+            if v is None:
+                message, success, nit = _converged(kind, escapes), True, nit - 1
+                break
+            where = f"{kind} (Hessian eigenvalue {curvature:.3g} < 0)"
+            x_new, reason = _step_off(obj, x, fx, g, v, curvature)
+            if x_new is None:
+                message = f"stopped at a {where} at iteration {nit - 1}: {reason}"
+                nit -= 1
+                break
+            escapes += 1
+            state["radius"] = max(state["radius"], float(np.linalg.norm(x_new - x)))
+        else:
+            x_new = step(obj, x, fx, g, state)
+            if x_new is None:
+                message = f"line search / trust region failed to make progress at iteration {nit}"
+                break
         x = x_new
         fx, g = obj.value_and_grad(x)
         if callback is not None and callback(_result(x, fx, g, nit, obj, False, "running")):
             message = "stopped by callback"
             break
     else:
-        if np.max(np.abs(g), initial=0.0) <= tol:
-            message, success = "gradient norm below tolerance", True
-    return _result(x, fx, g, nit, obj, success, message)
+        if np.isfinite(fx) and np.max(np.abs(g), initial=0.0) <= tol:
+            if second_order:
+                curvature, v, kind = _negative_curvature(obj.hess(x))
+                if v is None:
+                    message, success = _converged(kind, escapes), True
+                else:
+                    message += f"; the last point is a {kind} (Hessian eigenvalue {curvature:.3g})"
+            else:
+                message, success = "gradient norm below tolerance", True
+    return _result(x, fx, g, nit, obj, success, message, curvature)
 
 
-def _result(x, fx, g, nit, obj, success, message) -> OptimizeResult:
+def _converged(kind: str, escapes: int) -> str:
+    message = "gradient norm below tolerance"
+    if kind == "inconclusive":
+        message += " (second-order check inconclusive: the sparse eigensolver did not converge)"
+    elif escapes:
+        message += f" and no negative curvature, after stepping off {escapes} saddle point(s)"
+    return message
+
+
+def _result(x, fx, g, nit, obj, success, message, curvature=None) -> OptimizeResult:
     return OptimizeResult(
         x=x,
         fun=fx,
@@ -267,4 +419,5 @@ def _result(x, fx, g, nit, obj, success, message) -> OptimizeResult:
         nfev=obj.nfev,
         success=success,
         message=message,
+        min_curvature=curvature,
     )

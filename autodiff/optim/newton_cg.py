@@ -8,10 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from .engine import gradients
-from .grad_mode import enable_grad, no_grad
-from .optim import Optimizer, _check
-from .tensor import Tensor
+from ..engine import gradients
+from ..grad_mode import enable_grad, no_grad
+from ..tensor import Tensor
+from .base import Optimizer, _check
+from .line_search import armijo_backtracking
+
+__all__ = ["NewtonCG", "conjugate_gradient"]
 
 
 def conjugate_gradient(
@@ -105,18 +108,19 @@ class NewtonCG(Optimizer):
 
     def _move(self, params, d, g, f0, closure, group) -> None:
         start = [p.data.copy() for p in params]
-        slope = float(g @ d)
         t = group["lr"]
-        for _ in range(30 if group["line_search"] else 1):
+        if not group["line_search"] or t == 0:
             _assign(params, start, t * d)
-            if not group["line_search"]:
-                return
+            return
+
+        def phi(step: float) -> float:
+            _assign(params, start, step * d)
             with no_grad():
-                f = float(closure().data)
-            if np.isfinite(f) and f <= f0 + 1e-4 * t * slope:
-                return
-            t *= 0.5
-        _assign(params, start, 0.0 * d)  # no acceptable step: stay put
+                return float(closure().data)
+
+        found = armijo_backtracking(phi, f0, float(g @ d), step=t, max_trials=30)
+        # Leave the parameters at the accepted step, or where they started if none was found.
+        _assign(params, start, (found.step or 0.0) * d)
 
 
 def _piece(v: np.ndarray, params: list[Tensor], i: int) -> np.ndarray:

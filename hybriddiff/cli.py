@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import autodiff
+from ._version import __version__
 
 
 def _formula(argv: list[str]) -> int:
@@ -22,12 +22,17 @@ def _demo(argv: list[str]) -> int:
     return main(argv)
 
 
+def _benchmarks_dir() -> Path:
+    """``benchmarks/`` of the source checkout these packages run from (beside the packages)."""
+    return Path(__file__).resolve().parent.parent / "benchmarks"
+
+
 def _bench(argv: list[str]) -> int:
     """Run the benchmark scripts of a source checkout, one after the other."""
     parser = argparse.ArgumentParser(prog="hybriddiff bench")
     parser.add_argument("--quick", action="store_true", help="fewer repeats and sizes")
     args = parser.parse_args(argv)
-    root = Path(__file__).resolve().parent.parent / "benchmarks"
+    root = _benchmarks_dir()
     scripts = sorted(root.glob("bench_*.py"))
     if not scripts:
         print("hybriddiff bench: the benchmarks/ folder of a source checkout is needed")
@@ -74,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         epilog="\n".join(f"  {name:8s} {text}" for name, (_, text) in COMMANDS.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"hybriddiff {autodiff.__version__}")
+    parser.add_argument("--version", action="version", version=f"hybriddiff {__version__}")
     parser.add_argument("command", nargs="?", choices=sorted(COMMANDS), help="subcommand")
     args = parser.parse_args(argv)
     if args.command is None:
