@@ -404,8 +404,10 @@ def cast(x, dtype) -> Tensor:
     Examples
     --------
     >>> import autodiff as ad
-    >>> ad.grad(lambda x: x.astype(int) * x)(2.5)
+    >>> float(ad.grad(lambda x: x.astype(int) * x)(2.5))  # d/dx (2 * x), not 2 * x + x
     2.0
+    >>> ad.tensor([2.7, -2.7]).astype(int)
+    tensor([ 2, -2], dtype=int64)
     """
     dtype = np.dtype(dtype)
     if dtype.kind in "biu":

@@ -6,6 +6,8 @@ lifted (SymPy) and compiled (numba) faces."""
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import math
 
 import hypothesis.extra.numpy as hnp
@@ -157,7 +159,8 @@ def test_dot_hypothesis_shapes_match_numpy_and_central_differences(operands):
     check_grads(ad.dot, a, b, order=1, modes=("rev", "fwd"))
 
 
-def test_dot_lifts_and_compiles_like_eager():
+def test_dot_lifts_and_compiles_like_eager(tmp_path, monkeypatch):
+    monkeypatch.setenv("HYBRIDDIFF_CACHE_DIR", str(tmp_path))
     rng = np.random.default_rng(5)
     a, b = rng.standard_normal((2, 1, 2)), rng.standard_normal((2, 2, 2))
 
@@ -169,6 +172,13 @@ def test_dot_lifts_and_compiles_like_eager():
     a2, b2 = rng.standard_normal((2, 1, 2)), rng.standard_normal((2, 2, 2))
     value = sp.N(lifted.expr.subs(lifted.subs_values(a2, b2)))
     assert float(value) == pytest.approx(float(np.sum(np.sin(np.dot(a2, b2)))), rel=1e-12)
+    compiled = bridge.compile(f, a, b)
+    flat = np.concatenate([a2.ravel(), b2.ravel()])
+    ga, gb = ad.grad(f, argnums=(0, 1))(a2, b2)
+    assert float(compiled.value(flat)) == pytest.approx(float(value), rel=1e-12)
+    np.testing.assert_allclose(
+        compiled.grad(flat), np.concatenate([ga.ravel(), gb.ravel()]), rtol=1e-12, atol=1e-14
+    )
 
 
 # --- 2. integer powers at 0, every order ----------------------------------------------------
@@ -427,3 +437,12 @@ def test_clip_with_nan_gives_finite_gradient():
     g = ad.grad(lambda x: ad.sum(ad.clip(x, -0.5, 0.5)))(np.array([NAN, 0.2, 3.0]))
     _no_nan(g)
     np.testing.assert_array_equal(g, [1.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    "name", ["autodiff.ops.linalg", "autodiff.ops.elementwise", "autodiff.ops.reductions"]
+)
+def test_docstring_examples_run(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
