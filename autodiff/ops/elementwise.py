@@ -130,38 +130,35 @@ RELU = unary(
 ABS = unary("abs", np.abs, lambda x, o: sign(x), lambda ns, x: ns.Abs(x))
 
 
-def _picked(d, mine, other, o):
-    """How much of the gradient of ``maximum``/``minimum`` goes to the operand ``mine``.
+def _picked(mine, other, o, larger: bool):
+    """How much of the gradient of ``maximum`` (``larger``) / ``minimum`` goes to ``mine``.
 
-    ``heaviside(d, 0.5)`` with ``d`` = (mine - other) for maximum, (other - mine) for minimum:
-    1 where it is picked, 0.5 at a tie. A nan operand makes the result nan (NumPy) and takes
-    the whole gradient, as in PyTorch; two nan operands split it 0.5 / 0.5 like a tie, so the
-    gradient never holds a nan.
+    ``heaviside(mine - other, 0.5)`` for maximum (``other - mine`` for minimum): 1 where
+    ``mine`` is picked, 0.5 at a tie. Where the result is not finite the difference would be
+    nan (``inf - inf``), so comparisons decide instead: a tie of infinities splits 0.5 / 0.5,
+    and a nan operand, which makes the result nan (NumPy), takes the whole gradient, as in
+    PyTorch (two nan operands split it like a tie). The gradient never holds a nan.
     """
-    picked = heaviside(d, 0.5)
-    if not np.isnan(o.data).any():
-        return picked
-    mine_nan = (mine != mine).astype(o.dtype)
-    other_nan = (other != other).astype(o.dtype)
-    return where(o != o, mine_nan * (1.0 - 0.5 * other_nan), picked)
+    if np.isfinite(o.data).all():
+        return heaviside(mine - other if larger else other - mine, 0.5)
+    dtype = o.dtype
+    better = (mine > other) if larger else (mine < other)
+    share = better.astype(dtype) + 0.5 * (mine == other).astype(dtype)
+    mine_nan = (mine != mine).astype(dtype)
+    other_nan = (other != other).astype(dtype)
+    return where(o != o, mine_nan * (1.0 - 0.5 * other_nan), share)
 
 
 MAXIMUM = binary(
     "maximum",
     np.maximum,
-    (
-        lambda a, b, o: _picked(a - b, a, b, o),
-        lambda a, b, o: _picked(b - a, b, a, o),
-    ),
+    (lambda a, b, o: _picked(a, b, o, True), lambda a, b, o: _picked(b, a, o, True)),
     lambda ns, a, b: ns.Max(a, b),
 )
 MINIMUM = binary(
     "minimum",
     np.minimum,
-    (
-        lambda a, b, o: _picked(b - a, a, b, o),
-        lambda a, b, o: _picked(a - b, b, a, o),
-    ),
+    (lambda a, b, o: _picked(a, b, o, False), lambda a, b, o: _picked(b, a, o, False)),
     lambda ns, a, b: ns.Min(a, b),
 )
 

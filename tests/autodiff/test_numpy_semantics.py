@@ -433,6 +433,21 @@ def test_elementwise_extremum_with_nan_sends_gradient_to_the_nan_operand(fn):
     assert float(g) == 2.0
 
 
+@pytest.mark.parametrize("fn", [ad.maximum, ad.minimum], ids=["maximum", "minimum"])
+def test_elementwise_extremum_with_infinite_operands_splits_ties(fn):
+    inf = np.inf
+    a = np.array([inf, -inf, inf, 1.0, NAN])
+    b = np.array([inf, -inf, 1.0, -inf, inf])
+    out, pullback = ad.vjp(fn, a, b)  # (a sum would add inf and -inf)
+    np.testing.assert_array_equal(out, (np.maximum if fn is ad.maximum else np.minimum)(a, b))
+    ga, gb = pullback(np.ones(5))
+    a_wins = [0.5, 0.5, 1.0, 1.0, 1.0] if fn is ad.maximum else [0.5, 0.5, 0.0, 0.0, 1.0]
+    np.testing.assert_array_equal(ga, a_wins)
+    np.testing.assert_array_equal(gb, 1.0 - np.array(a_wins))
+    _, tangent = ad.jvp(fn, (a, b), (np.full(5, 2.0), np.full(5, 4.0)))
+    _no_nan(tangent)
+
+
 def test_clip_with_nan_gives_finite_gradient():
     g = ad.grad(lambda x: ad.sum(ad.clip(x, -0.5, 0.5)))(np.array([NAN, 0.2, 3.0]))
     _no_nan(g)
