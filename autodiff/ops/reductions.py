@@ -178,9 +178,11 @@ def std(x, axis=None, keepdims=False, ddof: int = 0) -> Tensor:
 
     Where the variance is 0 (one element, or all values equal) every derivative of ``std``
     is defined as 0 rather than ``sqrt'(0) * 0 = inf * 0 = nan``: PyTorch's choice, and the
-    exact derivative for one element, where ``std`` is identically 0. This is the "double
-    where" form ``where(v > 0, sqrt(where(v > 0, v, 1)), 0)``, so ``symdiff.lift`` gives
-    ``Piecewise((sqrt(v), v > 0), (0, True))`` and the compiled kernels agree.
+    exact derivative for one element, where ``std`` is identically 0. It is computed as
+    ``where(v > 0, sqrt(v + (v <= 0)), 0)``: the square root never sees 0, so no
+    chain rule multiplies 0 by an infinite ``sqrt'`` - not in reverse or forward mode, and
+    not in the lifted formula (``Piecewise((sqrt(v + Piecewise((1, v <= 0), (0, True))),
+    v > 0), (0, True))``), whose derivatives and compiled kernels are 0 there too.
 
     Examples
     --------
@@ -192,7 +194,7 @@ def std(x, axis=None, keepdims=False, ddof: int = 0) -> Tensor:
     """
     v = var(x, axis, keepdims, ddof)
     spread = v > 0
-    return where(spread, sqrt(where(spread, v, 1.0)), 0.0)
+    return where(spread, sqrt(v + (v <= 0).astype(v.dtype)), 0.0)
 
 
 def _shift_forward(x, axis):

@@ -321,24 +321,35 @@ def test_std_per_axis_zero_spread_column_and_normal_column():
     assert ad.grad(lambda x: ad.sum(ad.std(x, axis=0)))(x32).dtype == np.float32
 
 
-def test_std_lifted_encodes_the_zero_spread_convention():
-    f = lambda x: ad.std(x)  # noqa: E731
-    lifted = symdiff.lift(f, np.array([0.3, 1.2]))
-    assert isinstance(lifted.expr, sp.Piecewise)
-    point = np.array([-0.4, 1.9])
-    at = lifted.subs_values(point)
-    grad = [float(sp.N(g.subs(at))) for g in lifted.gradient()]
-    np.testing.assert_allclose(grad, ad.grad(f)(point), rtol=1e-14)
-    assert float(sp.N(lifted.expr.subs(at))) == pytest.approx(np.std(point), rel=1e-14)
-    # At zero spread the lifted formula's value is 0 and, once the reverse sweep's factors are
-    # folded into the Piecewise, so is its gradient (the eager convention).
-    equal = lifted.subs_values(np.array([0.7, 0.7]))
-    assert lifted.expr.subs(equal) == 0
-    folded = [sp.piecewise_fold(g).subs(equal) for g in lifted.gradient()]
-    assert folded == [0, 0]
+def test_std_lifted_and_compiled_agree_with_eager_at_zero_spread(tmp_path, monkeypatch):
+    monkeypatch.setenv("HYBRIDDIFF_CACHE_DIR", str(tmp_path))
+
+    def f(x):
+        return ad.std(x * x[::-1] + x)
+
+    lifted = symdiff.lift(f, np.array([0.3, 1.2, -0.5]))
+    # every entry of x * x[::-1] + x equal, in exact arithmetic (binary fractions): a point
+    # such as 0.7 would leave a rounding residue in SymPy's Float evaluation of the variance
+    equal = np.array([0.5, 0.5, 0.5])
+    for point in (equal, np.array([-0.4, 1.9, 0.2])):
+        at = lifted.subs_values(point)
+        grad = [float(sp.N(g.subs(at))) for g in lifted.gradient()]
+        np.testing.assert_allclose(grad, ad.grad(f)(point), rtol=1e-13, atol=1e-15)
+        h = lifted.hessian()
+        dense = np.zeros((3, 3))
+        dense[h.rows, h.cols] = [float(sp.N(v.subs(at))) for v in h.values]
+        np.testing.assert_allclose(dense, ad.hessian(f)(point), rtol=1e-12, atol=1e-14)
+        value = float(sp.N(lifted.expr.subs(at)))
+        assert value == pytest.approx(float(np.std(point * point[::-1] + point)), abs=1e-15)
+    _no_nan(ad.grad(f)(equal), ad.hessian(f)(equal))
+    np.testing.assert_array_equal(ad.grad(f)(equal), np.zeros(3))
+    compiled = bridge.compile(f, np.array([0.3, 1.2, -0.5]))
+    np.testing.assert_array_equal(compiled.grad(equal), np.zeros(3))
+    np.testing.assert_array_equal(compiled.hessian(equal), np.zeros((3, 3)))
+    point = np.array([-0.4, 1.9, 0.2])
+    np.testing.assert_allclose(compiled.grad(point), ad.grad(f)(point), rtol=1e-12)
     # one element: std is identically 0, in every face
-    one = symdiff.lift(f, np.array([3.0]))
-    assert one.expr == 0
+    assert symdiff.lift(lambda x: ad.std(x), np.array([3.0])).expr == 0
 
 
 def test_var_with_no_degrees_of_freedom_raises():
