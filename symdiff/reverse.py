@@ -14,8 +14,9 @@ import sympy as sp
 from sympy.functions.elementary.miscellaneous import MinMaxBase
 
 # Step functions are differentiated as 0 almost everywhere, as autodiff does (docs/architecture.md):
-# keeping DiracDelta out keeps formulas readable and Hessians of relu models sparse.
-_ZERO_DERIVATIVE = (sp.Heaviside, sp.sign)
+# keeping DiracDelta out keeps formulas readable and Hessians of relu models sparse. floor and
+# ceiling come from casts to integers (truncation), whose derivative autodiff defines as 0.
+_ZERO_DERIVATIVE = (sp.Heaviside, sp.sign, sp.floor, sp.ceiling)
 
 
 def _children(node: sp.Basic) -> tuple:

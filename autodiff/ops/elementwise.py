@@ -50,11 +50,33 @@ DIV = binary(
     (lambda a, b, o: 1.0 / b, lambda a, b, o: -o / b),
     lambda ns, a, b: a / b,
 )
+
+
+def _pow_base_partial(a, b, o):
+    """d(a**b)/da = b * a**(b - 1), exact at a = 0 for a constant exponent, to every order.
+
+    For an exponent that carries no gradient (``x ** 3``, ``x ** k`` with an integer or any
+    constant ``k``), the new exponent ``b - 1`` is again a constant and is replaced by 0 where
+    ``b == 0``: ``d/dx x**0`` is then an exact ``0 * x**0 = 0``, never ``0 * 0**-1 = nan``, so
+    ``d^n/dx^n x**k`` at 0 is the exact polynomial derivative for every order ``n`` (PyTorch,
+    JAX). An exponent that requires grad keeps the general formula (its mixed partial
+    ``a**(b-1) (1 + b log a)`` needs the true ``b - 1``).
+    """
+    if b.requires_grad:
+        return b * a ** (b - 1.0)
+    if b._op is None:  # a leaf constant: compute the new exponent once, on the data
+        k = b.data
+        lowered = np.where(k == 0, 0, k - 1) if (k == 0).any() else k - 1
+        return b * a ** Tensor._wrap(np.asarray(lowered, dtype=k.dtype))
+    # a recorded constant (e.g. from a comparison): stay on the graph so that lift replays it
+    return b * a ** where(b == 0, 0.0, b - 1.0)
+
+
 POW = binary(
     "pow",
     np.power,
     # d(a**b)/db = a**b log(a); at a = 0 it is 0 (as in PyTorch), not 0 * log(0) = nan.
-    (lambda a, b, o: b * a ** (b - 1.0), lambda a, b, o: o * log(where(a == 0, 1.0, a))),
+    (_pow_base_partial, lambda a, b, o: o * log(where(a == 0, 1.0, a))),
     lambda ns, a, b: a**b,
 )
 
@@ -106,16 +128,37 @@ RELU = unary(
     "relu", lambda x: np.maximum(x, 0), lambda x, o: heaviside(x, 0.0), lambda ns, x: ns.relu(x)
 )
 ABS = unary("abs", np.abs, lambda x, o: sign(x), lambda ns, x: ns.Abs(x))
+
+
+def _picked(mine, other, o, larger: bool):
+    """How much of the gradient of ``maximum`` (``larger``) / ``minimum`` goes to ``mine``.
+
+    ``heaviside(mine - other, 0.5)`` for maximum (``other - mine`` for minimum): 1 where
+    ``mine`` is picked, 0.5 at a tie. Where the result is not finite the difference would be
+    nan (``inf - inf``), so comparisons decide instead: a tie of infinities splits 0.5 / 0.5,
+    and a nan operand, which makes the result nan (NumPy), takes the whole gradient, as in
+    PyTorch (two nan operands split it like a tie). The gradient never holds a nan.
+    """
+    if np.isfinite(o.data).all():
+        return heaviside(mine - other if larger else other - mine, 0.5)
+    dtype = o.dtype
+    better = (mine > other) if larger else (mine < other)
+    share = better.astype(dtype) + 0.5 * (mine == other).astype(dtype)
+    mine_nan = (mine != mine).astype(dtype)
+    other_nan = (other != other).astype(dtype)
+    return where(o != o, mine_nan * (1.0 - 0.5 * other_nan), share)
+
+
 MAXIMUM = binary(
     "maximum",
     np.maximum,
-    (lambda a, b, o: heaviside(a - b, 0.5), lambda a, b, o: heaviside(b - a, 0.5)),
+    (lambda a, b, o: _picked(a, b, o, True), lambda a, b, o: _picked(b, a, o, True)),
     lambda ns, a, b: ns.Max(a, b),
 )
 MINIMUM = binary(
     "minimum",
     np.minimum,
-    (lambda a, b, o: heaviside(b - a, 0.5), lambda a, b, o: heaviside(a - b, 0.5)),
+    (lambda a, b, o: _picked(a, b, o, False), lambda a, b, o: _picked(b, a, o, False)),
     lambda ns, a, b: ns.Min(a, b),
 )
 
@@ -163,6 +206,38 @@ CAST = register(
         _cast_vjp,
         lambda t, out, x, dtype: cast(t[0], dtype),
         elementwise_sympy(_cast_sympy),
+    )
+)
+
+
+def _cast_discrete_forward(x, dtype):
+    return x.astype(dtype)
+
+
+def _cast_discrete_sympy(ns, x, dtype):
+    boolean = isinstance(x, ns.logic.boolalg.Boolean) and not isinstance(x, ns.Expr)
+    if dtype.kind == "b":
+        # x.astype(bool) is x != 0.
+        return x if boolean else ns.Ne(x, 0)
+    if boolean:  # a condition cast to an integer: its indicator
+        return ns.Piecewise((1, x), (0, True))
+    # NumPy's float -> integer cast truncates toward zero.
+    return ns.Piecewise((ns.floor(x), x >= 0), (ns.ceiling(x), True))
+
+
+# A cast to an integer or boolean dtype is piecewise constant: its output carries no gradient
+# (as in PyTorch, where integer tensors cannot require grad), and lift gives the truncation
+# NumPy applies, so the eager, lifted and compiled values agree.
+CAST_DISCRETE = register(
+    Op(
+        "cast_discrete",
+        1,
+        _cast_discrete_forward,
+        None,
+        None,
+        elementwise_sympy(_cast_discrete_sympy),
+        differentiable=False,
+        doc="a cast to an integer or boolean dtype (truncation toward zero; no gradient)",
     )
 )
 
@@ -315,8 +390,26 @@ def clip(x, lo=None, hi=None) -> Tensor:
 
 
 def cast(x, dtype) -> Tensor:
-    """Convert to ``dtype``; gradients flow back in the input's dtype."""
-    return apply(CAST, x, dtype=np.dtype(dtype))
+    """Convert to ``dtype`` with NumPy's ``astype`` semantics.
+
+    Between floating dtypes the cast is differentiable (gradients flow back in the input's
+    dtype). A cast to an integer or boolean dtype is piecewise constant, so its output does
+    not require grad (its derivative is 0, as in PyTorch); floats truncate toward zero
+    (``2.7 -> 2``, ``-2.7 -> -2``), and ``symdiff.lift`` writes that truncation as
+    ``Piecewise((floor(x), x >= 0), (ceiling(x), True))`` (``x != 0`` for ``bool``).
+
+    Examples
+    --------
+    >>> import autodiff as ad
+    >>> float(ad.grad(lambda x: x.astype(int) * x)(2.5))  # d/dx (2 * x), not 2 * x + x
+    2.0
+    >>> ad.tensor([2.7, -2.7]).astype(int)
+    tensor([ 2, -2], dtype=int64)
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind in "biu":
+        return apply(CAST_DISCRETE, x, dtype=dtype)
+    return apply(CAST, x, dtype=dtype)
 
 
 def less(a, b) -> Tensor:

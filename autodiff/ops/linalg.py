@@ -6,7 +6,8 @@ import numpy as np
 
 from ..tensor import ShapeError, Tensor, _operands, apply
 from .base import STRUCTURAL, Op, register
-from .shape import reshape, swapaxes
+from .elementwise import mul
+from .shape import reshape, swapaxes, transpose
 
 
 def _mT(x: Tensor) -> Tensor:
@@ -54,8 +55,54 @@ def matmul(a, b) -> Tensor:
 
 
 def dot(a, b) -> Tensor:
-    """Inner product of two vectors (or ``matmul`` for higher ranks)."""
-    return matmul(a, b)
+    """``numpy.dot`` for every case NumPy defines, differentiable to any order.
+
+    * a 0-d operand: elementwise ``a * b``;
+    * 1-D with 1-D: the inner product (a 0-d result);
+    * 2-D with 2-D: the matrix product;
+    * N-D with 1-D: the sum over the last axis of ``a`` (``a.shape[:-1]``);
+    * N-D with M-D (M >= 2): the sum over the last axis of ``a`` and the second-to-last of
+      ``b``, of shape ``a.shape[:-1] + b.shape[:-2] + b.shape[-1:]`` (unlike ``matmul``, the
+      leading axes are not broadcast against each other but all kept).
+
+    It is a composite of ``reshape``, ``transpose``, ``matmul`` and ``mul``, so its gradients,
+    forward mode, ``symdiff.lift`` and ``bridge.compile`` come from those primitives.
+    ``np.dot(t, b)`` and ``Tensor.dot`` call it.
+
+    Raises
+    ------
+    ShapeError
+        When the summed axes differ in length.
+
+    Examples
+    --------
+    >>> import numpy as np, autodiff as ad
+    >>> a, b = np.ones((2, 2, 3)), np.ones((2, 3, 4))
+    >>> ad.dot(a, b).shape
+    (2, 2, 2, 4)
+    >>> ad.dot(ad.tensor([1.0, 2.0]), ad.tensor([3.0, 4.0]))
+    tensor(11.)
+    """
+    sa, sb = _shape(a), _shape(b)
+    if len(sa) == 0 or len(sb) == 0:
+        return mul(a, b)
+    ka, kb = (len(sa) - 1, len(sb) - 2 if len(sb) > 1 else 0)
+    if sa[ka] != sb[kb]:
+        raise ShapeError(
+            f"dot: shapes {sa} and {sb} are not aligned: {sa[ka]} (dim {ka}) != {sb[kb]} (dim {kb})"
+        )
+    if len(sa) <= 2 and len(sb) <= 2 or len(sb) == 1 or len(sa) == 1:
+        # NumPy's matmul agrees with dot whenever one operand is 1-D or both are 2-D.
+        return matmul(a, b)
+    # N-D . M-D, both >= 2: contract a's last axis with b's second-to-last as one matrix
+    # product (prod(a.shape[:-1]), k) @ (k, prod(b.shape[:-2]) * m), then unflatten.
+    k = sa[-1]
+    rows = int(np.prod(sa[:-1], dtype=np.int64))
+    cols = int(np.prod(sb[:-2], dtype=np.int64)) * sb[-1]
+    nb = len(sb)
+    b_first = transpose(b, (nb - 2,) + tuple(range(nb - 2)) + (nb - 1,))
+    out = matmul(reshape(a, (rows, k)), reshape(b_first, (k, cols)))
+    return reshape(out, sa[:-1] + sb[:-2] + sb[-1:])
 
 
 def outer(a, b) -> Tensor:

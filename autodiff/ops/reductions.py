@@ -58,6 +58,11 @@ def _extremum(name: str, np_fn, sym_name: str) -> Op:
     def share(out, x, axis, keepdims):
         # Ties share the gradient equally (0.5 / 0.5 for two) (docs/architecture.md).
         hit = (x == _expand_back(out.detach(), x, axis, keepdims)).astype(x.dtype)
+        if np.isnan(out.data).any():
+            # A nan maximum (NumPy propagates nan) comes from the nan entries of its slice:
+            # they share the gradient (PyTorch's choice), instead of 0 / 0 = nan for all.
+            # Slices without a nan hold no x != x, so the two indicators never overlap.
+            hit = hit + (x != x).astype(x.dtype)
         return hit / _expand_back(sum(hit, axis, True), x, axis, True)
 
     def vjp(g, out, x, axis, keepdims):
@@ -169,8 +174,27 @@ def var(x, axis=None, keepdims=False, ddof: int = 0) -> Tensor:
 
 
 def std(x, axis=None, keepdims=False, ddof: int = 0) -> Tensor:
-    """Standard deviation over ``axis``."""
-    return sqrt(var(x, axis, keepdims, ddof))
+    """Standard deviation over ``axis``: ``sqrt(var(x, axis, keepdims, ddof))``.
+
+    Where the variance is 0 (one element, or all values equal) every derivative of ``std``
+    is defined as 0 rather than ``sqrt'(0) * 0 = inf * 0 = nan``: PyTorch's choice, and the
+    exact derivative for one element, where ``std`` is identically 0. It is computed as
+    ``where(v > 0, sqrt(v + (v <= 0)), 0)``: the square root never sees 0, so no
+    chain rule multiplies 0 by an infinite ``sqrt'`` - not in reverse or forward mode, and
+    not in the lifted formula (``Piecewise((sqrt(v + Piecewise((1, v <= 0), (0, True))),
+    v > 0), (0, True))``), whose derivatives and compiled kernels are 0 there too.
+
+    Examples
+    --------
+    >>> import numpy as np, autodiff as ad
+    >>> ad.grad(ad.std)(np.array([3.0]))
+    array([0.])
+    >>> ad.grad(ad.std)(np.array([1.0, 3.0]))
+    array([-0.5,  0.5])
+    """
+    v = var(x, axis, keepdims, ddof)
+    spread = v > 0
+    return where(spread, sqrt(v + (v <= 0).astype(v.dtype)), 0.0)
 
 
 def _shift_forward(x, axis):

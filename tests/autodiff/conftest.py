@@ -280,6 +280,25 @@ TABLE: dict[str, list[Case]] = {
     "max": _reduction(ad.max, np.max, "distinct"),
     "min": _reduction(ad.min, np.min, "distinct"),
     "prod": _reduction(ad.prod, np.prod, "real"),
+    "cast_discrete": [
+        Case(
+            "astype(int64) truncates toward zero",
+            lambda x: _t(x * 2.0).astype(np.int64),
+            lambda x: (x * 2.0).astype(np.int64),
+            UNARY,
+            differentiable=False,
+            keeps_dtype=False,
+        ),
+        Case(
+            "astype(bool)",
+            lambda x: _t(x).astype(bool),
+            lambda x: x.astype(bool),
+            UNARY,
+            ("lattice",),
+            differentiable=False,
+            keeps_dtype=False,
+        ),
+    ],
 }
 
 
@@ -401,7 +420,9 @@ PARAMETERS = {
     "any_case": ALL_CASES,  # the table and the composites
     "diff_case": [(n, c) for n, c in ALL_CASES if c.differentiable],
     "comparison_case": [
-        (n, c) for n, c in OP_CASES if not c.differentiable and n != "stable_shift"
+        (n, c)
+        for n, c in OP_CASES
+        if not c.differentiable and n not in ("stable_shift", "cast_discrete")
     ],
     "elementwise_case": [(n, c) for n, c in OP_CASES if c.broadcast and c.differentiable],
 }

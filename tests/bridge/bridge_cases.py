@@ -131,6 +131,13 @@ ROWS: list[Row] = _rows_unary() + [
     Row("logsumexp", ("stable_shift",), lambda x: ad.logsumexp(x * x[::-1])),
     Row("softmax", ("stable_shift",), lambda x: ad.sum(ad.softmax(x) * x)),
     Row("var", (), lambda x: ad.var(x * x)),
+    Row(
+        "cast_discrete",
+        ("cast_discrete",),
+        lambda x: (
+            ad.sum(cast(x * 2.0, np.int64) * x**3) + ad.sum(cast(cast(x, bool), np.float64) * x)
+        ),
+    ),
 ]
 
 REASONS: dict[str, str] = {}

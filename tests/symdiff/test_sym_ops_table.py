@@ -84,6 +84,11 @@ ROWS = {
     "max": (lambda x: (ad.max(x, axis=1) ** 2).sum(), [(2, 3)], [ANY]),
     "min": (lambda x: (ad.min(x, axis=0) ** 3).sum(), [(2, 3)], [ANY]),
     "prod": (lambda x: ad.prod(x, axis=1).sum(), [(2, 3)], [ANY]),
+    "cast_discrete": (
+        lambda x: (cast(x * 2.0, np.int64) * x**2).sum() + ad.where(cast(x, bool), x, 1.0).sum(),
+        [(4,)],
+        [ANY],
+    ),
 }
 
 
