@@ -46,17 +46,28 @@ class _Problem:
 
     def key(self, target: str, dtype: str, kinds: tuple[str, ...]) -> str:
         """Hash of everything the generated source depends on."""
-        parts = [
-            CODEGEN_VERSION,
-            autodiff.__version__,
-            target,
-            dtype,
-            ",".join(kinds),
-            sp.srepr(self.variables),
-            sp.srepr(self.parameters),
-            sp.srepr(self.expr),
-        ]
-        return cache.digest("\n".join(parts))
+        return request_key(target, dtype, kinds, *self.srepr())
+
+    def srepr(self) -> tuple[str, str, str]:
+        """``(expr, variables, parameters)`` as ``sympy.srepr`` text: the request's identity."""
+        return sp.srepr(self.expr), sp.srepr(self.variables), sp.srepr(self.parameters)
+
+
+def request_key(
+    target: str, dtype: str, kinds: tuple[str, ...], expr: str, variables: str, parameters: str
+) -> str:
+    """The cache index key of a request, from its options and srepr texts."""
+    parts = [
+        CODEGEN_VERSION,
+        autodiff.__version__,
+        target,
+        dtype,
+        ",".join(kinds),
+        variables,
+        parameters,
+        expr,
+    ]
+    return cache.digest("\n".join(parts))
 
 
 def _is_lifted(obj) -> bool:
@@ -183,17 +194,80 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
     """
     target, dtype, kinds = check_options(target, dtype, derivatives)
     problem = _problem(f, example_args, wrt, params, names)
-    key = problem.key(target, dtype, kinds)
-    known = cache.lookup(key)
-    module = cache.load_digest(known) if known else None
-    if module is None:
-        source = _source(problem, target, dtype, kinds)
-        module = cache.load_source(source)
-        cache.record(key, cache.digest(source))
+    request = problem.srepr()
+    module = _module(problem, target, dtype, kinds, request_key(target, dtype, kinds, *request))
     return Compiled(
         module,
         expr=problem.expr,
         variables=problem.variables,
         parameters=problem.parameters,
         default_params=problem.defaults,
+        request=request,
     )
+
+
+def _module(problem: _Problem | None, target: str, dtype: str, kinds: tuple[str, ...], key: str):
+    """The kernel module of a request: from the authenticated cache, else generated and cached.
+
+    ``problem`` may be a callable returning the :class:`_Problem`, built only on a miss.
+    """
+    known = cache.lookup(key)
+    module = cache.load_digest(known) if known else None
+    if module is None:
+        if callable(problem):
+            problem = problem()
+        source = _source(problem, target, dtype, kinds)
+        module = cache.load_source(source)
+        cache.record(key, cache.digest(source))
+    return module
+
+
+def rebuild(
+    request: tuple[str, str, str],
+    target: str,
+    dtype: str,
+    kinds: tuple[str, ...],
+    default_params: np.ndarray | None,
+) -> Compiled:
+    """A :class:`Compiled` from a pickled request (see ``Compiled.__reduce__``).
+
+    The request names the expression, variables and parameters as srepr text. The kernel comes
+    from the cache's authenticated index when this user compiled the same request before;
+    otherwise the text is read with :func:`bridge.safe_srepr.parse_srepr` (never ``eval``) and
+    differentiated and generated again. No code travels in the pickle.
+    """
+    parsed: list[_Problem] = []
+
+    def problem() -> _Problem:
+        if not parsed:
+            parsed.append(_parse_request(request))
+        return parsed[0]
+
+    module = _module(problem, target, dtype, kinds, request_key(target, dtype, kinds, *request))
+    c = Compiled(module, default_params=default_params, request=request)
+    if (c.target, c.dtype.name, c.derivatives) != (target, dtype, kinds):  # pragma: no cover
+        raise RuntimeError("bridge: the cached kernel does not match the pickled request")
+    if parsed:
+        c._symbolic = (parsed[0].expr, parsed[0].variables, parsed[0].parameters)
+    return c
+
+
+def _parse_request(request: tuple[str, str, str]) -> _Problem:
+    """The problem named by srepr texts, read without ``eval`` and checked."""
+    from .safe_srepr import parse_srepr
+
+    expr_text, variables_text, parameters_text = request
+    expr = parse_srepr(expr_text)
+    if not isinstance(expr, sp.Expr):
+        raise TypeError(f"bridge: a pickled Compiled's expression is a {type(expr).__name__}")
+    variables = _symbols(_tuple(parse_srepr(variables_text)), "wrt")
+    parameters = _symbols(_tuple(parse_srepr(parameters_text)), "params")
+    if not variables or set(variables) & set(parameters):
+        raise ValueError("bridge: a pickled Compiled names invalid variables/parameters")
+    return _Problem(expr, variables, parameters)
+
+
+def _tuple(value) -> tuple:
+    if not isinstance(value, tuple):
+        raise TypeError(f"bridge: expected a tuple of symbols, got {type(value).__name__}")
+    return value
