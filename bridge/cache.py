@@ -303,6 +303,8 @@ def load_digest(source_digest: str) -> ModuleType | None:
 
 def _execute(name: str, path: Path, body: str) -> ModuleType:
     """Run the verified ``body`` as the module in ``path`` (never the file re-read unchecked)."""
+    # numba's locator creates this folder when the module runs: make it private first
+    _secure_dir(path.parent / "__pycache__")
     code = compile(f"{HEADER}\n{body}", str(path), "exec")  # the header keeps line numbers
     module = ModuleType(name)
     module.__file__ = str(path)
@@ -421,8 +423,14 @@ def _authenticated_file_class() -> type:
         def _sealed_write(self, path: str, kind: bytes, payload: bytes, *bound: bytes) -> None:
             os.makedirs(self._cache_path, mode=0o700, exist_ok=True)
             mac = _mac(kind, *bound, payload).encode("ascii")
-            with self._open_for_write(path) as fh:
-                fh.write(NUMBA_MAGIC + mac + payload)
+            fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", dir=self._cache_path)
+            try:  # mkstemp: mode 0600; os.replace: readers never see a partial file
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(NUMBA_MAGIC + mac + payload)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
 
         def _reject(self, path: str) -> None:
             _reject(path, "numba cache file", once_for=self._owner)

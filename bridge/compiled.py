@@ -218,18 +218,20 @@ _STATE_TYPES = {
 }
 
 
-def _rebuild(state) -> Compiled:
+def _rebuild(*args) -> Compiled:
     """Unpickle: check the plain-data request, then find or regenerate its kernel.
 
-    Nothing in ``state`` is executed: see :func:`bridge.api.rebuild`.
+    Nothing in the payload is executed: see :func:`bridge.api.rebuild`.
     """
     from .api import rebuild
     from .options import check_options
 
+    state = args[0] if len(args) == 1 else None
     if type(state) is not dict or set(state) != set(_STATE_TYPES):
         raise TypeError(
-            "Compiled: not a pickled Compiled of this version (expected the request dict "
-            f"with keys {sorted(_STATE_TYPES)}, got {type(state).__name__})"
+            "Compiled: not a pickled Compiled of this version (expected one request dict "
+            f"with keys {sorted(_STATE_TYPES)}; got {len(args)} argument(s)); pickles from "
+            "older versions carried source code and are refused: compile again"
         )
     for name, kind in _STATE_TYPES.items():
         if not isinstance(state[name], kind) or isinstance(state[name], bool):
