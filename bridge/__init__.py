@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .cache import cache_dir
+from .cache import UnsafeCacheError, cache_dir
 from .errors import UnsupportedExpressionError
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Compiled",
+    "UnsafeCacheError",
     "UnsupportedExpressionError",
     "cache_dir",
     "compile",

@@ -495,3 +495,17 @@ def test_compiled_from_a_bare_module_refuses_to_pickle(compiled):
     bare = bridge.Compiled(compiled.module)
     with pytest.raises(TypeError, match="cannot pickle an object built from a bare module"):
         pickle.dumps(bare)
+
+
+def test_safe_srepr_docstring_examples_run():
+    import doctest
+
+    from bridge import safe_srepr
+
+    result = doctest.testmod(safe_srepr, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_unsafe_cache_error_is_exported():
+    assert bridge.UnsafeCacheError is cache.UnsafeCacheError
+    assert issubclass(bridge.UnsafeCacheError, PermissionError)
