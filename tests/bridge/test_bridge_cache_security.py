@@ -268,6 +268,24 @@ def test_module_swapped_behind_a_valid_index_entry_is_not_executed(folder, tmp_p
 
 
 # --- numba's cache files --------------------------------------------------------------------
+def test_every_numba_cache_file_is_sealed(seed, tmp_path, monkeypatch):
+    files = numba_files(seed, ".nbi") + numba_files(seed, ".nbc")
+    assert all(p.read_bytes().startswith(cache.NUMBA_MAGIC) for p in files)
+    monkeypatch.setenv("HYBRIDDIFF_CACHE_DIR", str(tmp_path / "parallel"))
+    c = bridge.compile(sp.sin(x) * y + x * y**2, wrt=[x, y], target="parallel")
+    X = np.array([[0.1, 0.2], [0.3, 0.4]])
+    np.testing.assert_allclose(
+        c.grad(X),
+        np.stack(
+            [np.cos(X[:, 0]) * X[:, 1] + X[:, 1] ** 2, np.sin(X[:, 0]) + 2 * X[:, 0] * X[:, 1]],
+            axis=1,
+        ),
+        rtol=1e-14,
+    )
+    files = numba_files(tmp_path / "parallel", ".nbi") + numba_files(tmp_path / "parallel", ".nbc")
+    assert all(p.read_bytes().startswith(cache.NUMBA_MAGIC) for p in files)
+
+
 @pytest.mark.parametrize("suffix", [".nbi", ".nbc"])
 def test_malicious_numba_pickles_are_never_loaded(folder, tmp_path, suffix):
     marker = tmp_path / f"numba-pickle-{suffix.strip('.')}-ran"
