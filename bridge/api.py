@@ -206,7 +206,9 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
     )
 
 
-def _module(problem: _Problem | None, target: str, dtype: str, kinds: tuple[str, ...], key: str):
+def _module(
+    problem: _Problem | Callable[[], _Problem], target: str, dtype: str, kinds: tuple, key: str
+):
     """The kernel module of a request: from the authenticated cache, else generated and cached.
 
     ``problem`` may be a callable returning the :class:`_Problem`, built only on a miss.

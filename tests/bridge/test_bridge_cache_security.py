@@ -527,3 +527,12 @@ def test_safe_srepr_docstring_examples_run():
 def test_unsafe_cache_error_is_exported():
     assert bridge.UnsafeCacheError is cache.UnsafeCacheError
     assert issubclass(bridge.UnsafeCacheError, PermissionError)
+
+
+def test_safe_srepr_reads_every_op_of_the_op_table(op_lifted):
+    from bridge.safe_srepr import parse_srepr
+
+    text = sp.srepr(op_lifted.expr)
+    again = parse_srepr(text)
+    assert again == op_lifted.expr and sp.srepr(again) == text
+    assert parse_srepr(sp.srepr(tuple(op_lifted.variables))) == tuple(op_lifted.variables)
