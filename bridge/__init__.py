@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .cache import cache_dir
+from .cache import UnsafeCacheError, cache_dir
 from .errors import GuardError, UnsupportedExpressionError
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Compiled",
     "GuardError",
+    "UnsafeCacheError",
     "UnsupportedExpressionError",
     "cache_dir",
     "compile",

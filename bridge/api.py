@@ -27,11 +27,8 @@ class _Problem:
     parameters: tuple[sp.Symbol, ...]
     defaults: np.ndarray | None = None
     lifted: Any = None
-
-    @property
-    def guards(self) -> tuple:
-        """The lifted computation's guards (``symdiff.Guard``), empty for an expression."""
-        return tuple(getattr(self.lifted, "guards", ()) or ())
+    # (condition, taken, where) per Python branch frozen by lift(..., guards=True)
+    guards: tuple[tuple[sp.Basic, bool, str], ...] = ()
 
     def gradient(self) -> list[sp.Expr]:
         """First partials, by symdiff's reverse accumulation."""
@@ -51,19 +48,40 @@ class _Problem:
 
     def key(self, target: str, dtype: str, kinds: tuple[str, ...]) -> str:
         """Hash of everything the generated source depends on."""
-        parts = [
-            CODEGEN_VERSION,
-            autodiff.__version__,
-            target,
-            dtype,
-            ",".join(kinds),
-            sp.srepr(self.variables),
-            sp.srepr(self.parameters),
-            sp.srepr(self.expr),
-        ]
-        if self.guards:  # the guard kernel is part of the source: guarded modules differ
-            parts += [f"guard {g.taken} {g.where} {sp.srepr(g.condition)}" for g in self.guards]
-        return cache.digest("\n".join(parts))
+        return request_key(target, dtype, kinds, *self.srepr(), self.guard_request())
+
+    def srepr(self) -> tuple[str, str, str]:
+        """``(expr, variables, parameters)`` as ``sympy.srepr`` text: the request's identity."""
+        return sp.srepr(self.expr), sp.srepr(self.variables), sp.srepr(self.parameters)
+
+    def guard_request(self) -> tuple[tuple[str, bool, str], ...]:
+        """The guards as plain data: ``(srepr of the condition, taken, where)`` each."""
+        return tuple((sp.srepr(c), bool(taken), str(where)) for c, taken, where in self.guards)
+
+
+def request_key(
+    target: str,
+    dtype: str,
+    kinds: tuple[str, ...],
+    expr: str,
+    variables: str,
+    parameters: str,
+    guards: tuple[tuple[str, bool, str], ...] = (),
+) -> str:
+    """The cache index key of a request, from its options and srepr texts."""
+    parts = [
+        CODEGEN_VERSION,
+        autodiff.__version__,
+        target,
+        dtype,
+        ",".join(kinds),
+        variables,
+        parameters,
+        expr,
+    ]
+    # the guard kernel is part of the source: guarded modules differ
+    parts += [f"guard {taken} {where} {cond}" for cond, taken, where in guards]
+    return cache.digest("\n".join(parts))
 
 
 def _is_lifted(obj) -> bool:
@@ -129,7 +147,8 @@ def _problem(f, example_args: tuple, wrt, params, names, guards: bool = False) -
             "scalar output (sum it, or compile one element at a time)"
         )
     variables, parameters = tuple(lifted.variables), tuple(lifted.parameters)
-    return _Problem(lifted.expr, variables, parameters, defaults, lifted)
+    frozen = tuple((g.condition, g.taken, g.where) for g in getattr(lifted, "guards", ()) or ())
+    return _Problem(lifted.expr, variables, parameters, defaults, lifted, frozen)
 
 
 def _source(problem: _Problem, target: str, dtype: str, kinds: tuple[str, ...]) -> str:
@@ -139,7 +158,7 @@ def _source(problem: _Problem, target: str, dtype: str, kinds: tuple[str, ...]) 
     spec = KernelSpec(problem.expr, problem.variables, problem.parameters, dtype=dtype)
     spec.target = target
     if problem.guards:
-        spec.guards = [(g.condition, g.taken, g.where) for g in problem.guards]
+        spec.guards = list(problem.guards)
     if "grad" in kinds:
         spec.grad = problem.gradient()
     if "hessian" in kinds:
@@ -206,17 +225,96 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
     """
     target, dtype, kinds = check_options(target, dtype, derivatives)
     problem = _problem(f, example_args, wrt, params, names, guards)
-    key = problem.key(target, dtype, kinds)
-    known = cache.lookup(key)
-    module = cache.load_digest(known) if known else None
-    if module is None:
-        source = _source(problem, target, dtype, kinds)
-        module = cache.load_source(source)
-        cache.record(key, cache.digest(source))
+    request, guard_request = problem.srepr(), problem.guard_request()
+    key = request_key(target, dtype, kinds, *request, guard_request)
+    module = _module(problem, target, dtype, kinds, key)
     return Compiled(
         module,
         expr=problem.expr,
         variables=problem.variables,
         parameters=problem.parameters,
         default_params=problem.defaults,
+        request=request,
+        guard_request=guard_request,
     )
+
+
+def _module(
+    problem: _Problem | Callable[[], _Problem], target: str, dtype: str, kinds: tuple, key: str
+):
+    """The kernel module of a request: from the authenticated cache, else generated and cached.
+
+    ``problem`` may be a callable returning the :class:`_Problem`, built only on a miss.
+    """
+    known = cache.lookup(key)
+    module = cache.load_digest(known) if known else None
+    if module is None:
+        if callable(problem):
+            problem = problem()
+        source = _source(problem, target, dtype, kinds)
+        module = cache.load_source(source)
+        cache.record(key, cache.digest(source))
+    return module
+
+
+def rebuild(
+    request: tuple[str, str, str],
+    target: str,
+    dtype: str,
+    kinds: tuple[str, ...],
+    default_params: np.ndarray | None,
+    guard_request: tuple[tuple[str, bool, str], ...] = (),
+) -> Compiled:
+    """A :class:`Compiled` from a pickled request (see ``Compiled.__reduce__``).
+
+    The request names the expression, variables and parameters as srepr text. The kernel comes
+    from the cache's authenticated index when this user compiled the same request before;
+    otherwise the text is read with :func:`bridge.safe_srepr.parse_srepr` (never ``eval``) and
+    differentiated and generated again. No code travels in the pickle.
+    """
+    parsed: list[_Problem] = []
+
+    def problem() -> _Problem:
+        if not parsed:
+            parsed.append(_parse_request(request, guard_request))
+        return parsed[0]
+
+    key = request_key(target, dtype, kinds, *request, guard_request)
+    module = _module(problem, target, dtype, kinds, key)
+    c = Compiled(
+        module, default_params=default_params, request=request, guard_request=guard_request
+    )
+    if (c.target, c.dtype.name, c.derivatives) != (target, dtype, kinds):  # pragma: no cover
+        raise RuntimeError("bridge: the cached kernel does not match the pickled request")
+    if parsed:
+        c._symbolic = (parsed[0].expr, parsed[0].variables, parsed[0].parameters)
+    return c
+
+
+def _parse_request(
+    request: tuple[str, str, str], guard_request: tuple[tuple[str, bool, str], ...] = ()
+) -> _Problem:
+    """The problem named by srepr texts, read without ``eval`` and checked."""
+    from .safe_srepr import parse_srepr
+
+    expr_text, variables_text, parameters_text = request
+    expr = parse_srepr(expr_text)
+    if not isinstance(expr, sp.Expr):
+        raise TypeError(f"bridge: a pickled Compiled's expression is a {type(expr).__name__}")
+    variables = _symbols(_tuple(parse_srepr(variables_text)), "wrt")
+    parameters = _symbols(_tuple(parse_srepr(parameters_text)), "params")
+    if not variables or set(variables) & set(parameters):
+        raise ValueError("bridge: a pickled Compiled names invalid variables/parameters")
+    guards = []
+    for text, taken, where in guard_request:
+        condition = parse_srepr(text)
+        if not isinstance(condition, sp.Basic) or isinstance(condition, sp.Expr):
+            raise TypeError("bridge: a pickled Compiled's guard is not a condition")
+        guards.append((condition, taken, where))
+    return _Problem(expr, variables, parameters, guards=tuple(guards))
+
+
+def _tuple(value) -> tuple:
+    if not isinstance(value, tuple):
+        raise TypeError(f"bridge: expected a tuple of symbols, got {type(value).__name__}")
+    return value

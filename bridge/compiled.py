@@ -2,9 +2,14 @@
 
 A :class:`Compiled` wraps one generated module (see :mod:`bridge.codegen`). Per call it only
 checks the input's shape and dtype and preallocates outputs; everything else (index tables,
-CSR structure, default parameters) is computed once here. Pickling stores the generated source,
-not the compiled code: unpickling re-imports it from the cache folder (writing it again if it
-is missing), so a compiled object can be sent to multiprocessing or Dask workers.
+CSR structure, default parameters) is computed once here.
+
+Pickling stores the request, never code: the expression, variables and parameters as
+``sympy.srepr`` text plus target, dtype, derivative kinds and default parameters, all plain
+data handed to :func:`_rebuild`. Unpickling finds the kernel through the cache's authenticated
+index (a warm worker skips differentiation and numba's compile), or parses the text with a
+parser that cannot run code and generates the kernel again. So a compiled object can be sent to
+multiprocessing or Dask workers, and a crafted payload cannot make it execute anything.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ import numpy as np
 
 from autodiff import ShapeError
 
-from . import cache
 from .errors import GuardError
 from .runners import CpuRunner, CudaRunner, is_device_array
 
@@ -44,6 +48,8 @@ class Compiled:
         variables: tuple = (),
         parameters: tuple = (),
         default_params: np.ndarray | None = None,
+        request: tuple[str, str, str] | None = None,
+        guard_request: tuple[tuple[str, bool, str], ...] = (),
     ):
         self.module = module
         self.source: str = module.__hybriddiff_source__
@@ -54,7 +60,9 @@ class Compiled:
         self.parameter_names: tuple[str, ...] = module.PARAMETERS
         self.n = len(self.variable_names)
         self.n_params = len(self.parameter_names)
-        self.expr, self.variables, self.parameters = expr, variables, parameters
+        self._symbolic = None if expr is None else (expr, tuple(variables), tuple(parameters))
+        self._request = request
+        self._guard_request = tuple(guard_request)
         rows, cols = module.HESS_ROWS, module.HESS_COLS
         self.hessian_structure = (rows, cols)
         self.nnz = len(rows)
@@ -80,8 +88,56 @@ class Compiled:
             f"dtype={self.dtype.name!r}, derivatives={self.derivatives}, nnz={self.nnz})"
         )
 
+    # --- the symbolic request (kept for pickling; parsed lazily after unpickling) -----------------
+    def _symbols(self) -> tuple:
+        if self._symbolic is None:
+            if self._request is None:
+                return None, (), ()
+            from .api import _parse_request
+
+            problem = _parse_request(self._request)
+            self._symbolic = (problem.expr, problem.variables, problem.parameters)
+        return self._symbolic
+
+    @property
+    def expr(self):
+        """The compiled SymPy expression (None for an object built from a bare module)."""
+        return self._symbols()[0]
+
+    @property
+    def variables(self) -> tuple:
+        """The SymPy symbols of ``x``, in order."""
+        return self._symbols()[1]
+
+    @property
+    def parameters(self) -> tuple:
+        """The SymPy symbols of ``p``, in order."""
+        return self._symbols()[2]
+
     def __reduce__(self):
-        return _rebuild, (self.source, self.default_params if self.n_params else None)
+        if self._request is None:
+            if self._symbolic is None:
+                raise TypeError(
+                    "Compiled: cannot pickle an object built from a bare module: pickles carry "
+                    "the request (expression and options), never code; build it with "
+                    "bridge.compile"
+                )
+            import sympy as sp
+
+            self._request = tuple(sp.srepr(part) for part in self._symbolic)
+        defaults = None
+        if self.n_params and self.default_params is not None:
+            defaults = tuple(float(v) for v in self.default_params)
+        state = {
+            "format": _PICKLE_FORMAT,
+            "request": self._request,
+            "guards": self._guard_request,
+            "target": self.target,
+            "dtype": self.dtype.name,
+            "derivatives": self.derivatives,
+            "default_params": defaults,
+        }
+        return _rebuild, (state,)
 
     # --- argument checks (kept cheap: they run on every call) --------------------------------
     def _x(self, x, who: str):
@@ -198,6 +254,60 @@ class Compiled:
         return csr_matrix((data, self.hessian_structure[1], self.indptr), shape=shape)
 
 
-def _rebuild(source: str, default_params) -> Compiled:
-    """Unpickle: import the generated source from the cache (rewriting it if needed)."""
-    return Compiled(cache.load_source(source), default_params=default_params)
+_PICKLE_FORMAT = 1
+_STATE_TYPES = {
+    "format": int,
+    "request": tuple,
+    "guards": tuple,
+    "target": str,
+    "dtype": str,
+    "derivatives": tuple,
+    "default_params": (tuple, type(None)),
+}
+
+
+def _rebuild(*args) -> Compiled:
+    """Unpickle: check the plain-data request, then find or regenerate its kernel.
+
+    Nothing in the payload is executed: see :func:`bridge.api.rebuild`.
+    """
+    from .api import rebuild
+    from .options import check_options
+
+    state = args[0] if len(args) == 1 else None
+    if type(state) is not dict or set(state) != set(_STATE_TYPES):
+        raise TypeError(
+            "Compiled: not a pickled Compiled of this version (expected one request dict "
+            f"with keys {sorted(_STATE_TYPES)}; got {len(args)} argument(s)); pickles from "
+            "older versions carried source code and are refused: compile again"
+        )
+    for name, kind in _STATE_TYPES.items():
+        if not isinstance(state[name], kind) or isinstance(state[name], bool):
+            raise TypeError(f"Compiled: pickled field {name!r} is a {type(state[name]).__name__}")
+    if state["format"] != _PICKLE_FORMAT:
+        raise ValueError(f"Compiled: unknown pickle format {state['format']}")
+    request = state["request"]
+    if len(request) != 3 or not all(type(t) is str for t in request):
+        raise TypeError("Compiled: the pickled request is not three srepr strings")
+    guards = state["guards"]
+    for g in guards:
+        if not (
+            type(g) is tuple
+            and len(g) == 3
+            and type(g[0]) is str
+            and type(g[1]) is bool
+            and type(g[2]) is str
+        ):
+            raise TypeError("Compiled: a pickled guard is not (condition text, taken, where)")
+    kinds = state["derivatives"]
+    if not all(type(k) is str for k in kinds):
+        raise TypeError("Compiled: pickled derivatives are not strings")
+    target, dtype, checked = check_options(state["target"], state["dtype"], kinds)
+    if checked != kinds:
+        raise ValueError(f"Compiled: pickled derivatives {kinds} are not in canonical order")
+    defaults = state["default_params"]
+    if defaults is not None:
+        if not all(type(v) in (float, int) for v in defaults):
+            raise TypeError("Compiled: pickled default parameters are not numbers")
+        defaults = np.array(defaults, dtype=dtype)
+    return rebuild(request, target, dtype, kinds, defaults, guards)

@@ -22,15 +22,18 @@ collect_ignore = [] if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else ["cuda
 
 @pytest.fixture(scope="session", autouse=True)
 def kernel_cache(tmp_path_factory):
-    """Point HYBRIDDIFF_CACHE_DIR at a fresh folder for the whole session."""
+    """Point HYBRIDDIFF_CACHE_DIR (and the cache's key file) at fresh folders for the session."""
     path = tmp_path_factory.mktemp("hybriddiff-cache")
-    old = os.environ.get("HYBRIDDIFF_CACHE_DIR")
-    os.environ["HYBRIDDIFF_CACHE_DIR"] = str(path)
+    key = tmp_path_factory.mktemp("hybriddiff-key") / "cache.key"
+    names = ("HYBRIDDIFF_CACHE_DIR", "HYBRIDDIFF_CACHE_KEY_FILE")
+    old = {name: os.environ.get(name) for name in names}
+    os.environ.update(HYBRIDDIFF_CACHE_DIR=str(path), HYBRIDDIFF_CACHE_KEY_FILE=str(key))
     yield path
-    if old is None:
-        os.environ.pop("HYBRIDDIFF_CACHE_DIR", None)
-    else:
-        os.environ["HYBRIDDIFF_CACHE_DIR"] = old
+    for name, value in old.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

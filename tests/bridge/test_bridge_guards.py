@@ -13,6 +13,7 @@ import pytest
 
 import autodiff as ad
 import bridge
+import hybriddiff as hd
 import symdiff
 from bridge import GuardError
 
@@ -184,8 +185,8 @@ def test_minimize_passes_guards_through():
         return shifted if x[0] > 0 else shifted + 100.0
 
     with pytest.raises(symdiff.TracerBoolConversionError, match="ad.where"):
-        bridge.minimize(f, np.array([1.0, 1.0]))
-    res = bridge.minimize(f, np.array([1.0, 1.0]), guards=True)
+        hd.minimize(f, np.array([1.0, 1.0]))
+    res = hd.minimize(f, np.array([1.0, 1.0]), guards=True)
     assert res.success
     np.testing.assert_allclose(res.x, [2.0, 2.0], atol=1e-8)
 
@@ -195,4 +196,4 @@ def test_minimize_stepping_across_a_guard_raises():
         return ad.sum((x + 2.0) ** 2) if x[0] > 0 else ad.sum(x**2)
 
     with pytest.raises(GuardError, match=r"x\[0\] > 0"):
-        bridge.minimize(f, np.array([1.0, 1.0]), guards=True)
+        hd.minimize(f, np.array([1.0, 1.0]), guards=True)
