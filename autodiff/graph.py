@@ -391,6 +391,8 @@ def graph_of(
     outs = _check_tensors(outputs, "outputs")
     ins = _check_tensors(inputs, "inputs")
     if extend is not None:
+        if len(extend._tensors) != len(extend.nodes):
+            raise ValueError("graph_of: extend= must be a graph that graph_of built")
         if len(extend.inputs) != len(ins) or any(
             extend._tensors[i] is not t for i, t in zip(extend.inputs, ins)
         ):
