@@ -86,7 +86,8 @@ def _softplus_np(x):
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
-SIGMOID = unary("sigmoid", _sigmoid_np, lambda x, o: o * (1.0 - o), lambda ns, x: ns.sigmoid(x))
+# sigma' = sigma(x) sigma(-x): 1 - sigma(x) would cancel (relative error ~e^x eps for x >> 0)
+SIGMOID = unary("sigmoid", _sigmoid_np, lambda x, o: o * sigmoid(-x), lambda ns, x: ns.sigmoid(x))
 SOFTPLUS = unary("softplus", _softplus_np, lambda x, o: sigmoid(x), lambda ns, x: ns.softplus(x))
 
 
