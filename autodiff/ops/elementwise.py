@@ -66,7 +66,8 @@ LOG = unary("log", np.log, lambda x, o: where(x < 0, o, 1.0 / x), lambda ns, x: 
 LOG1P = unary(
     "log1p", np.log1p, lambda x, o: where(x < -1, o, 1.0 / (1.0 + x)), lambda ns, x: ns.log1p(x)
 )
-EXPM1 = unary("expm1", np.expm1, lambda x, o: o + 1.0, lambda ns, x: ns.expm1(x))
+# exp(x), not expm1(x) + 1: that is 0 for x < -37 instead of e^x
+EXPM1 = unary("expm1", np.expm1, lambda x, o: exp(x), lambda ns, x: ns.expm1(x))
 SQRT = unary("sqrt", np.sqrt, lambda x, o: 0.5 / o, lambda ns, x: ns.sqrt(x))
 SQUARE = unary("square", np.square, lambda x, o: 2.0 * x, lambda ns, x: x**2)
 SIN = unary("sin", np.sin, lambda x, o: cos(x), lambda ns, x: ns.sin(x))

