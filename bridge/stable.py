@@ -15,6 +15,7 @@ pattern                                   stable form
 ``log(sigmoid(u)**k)``                    ``-k softplus(-u)``
 ``exp(u) - 1`` / ``1 - exp(u)``           ``expm1(u)`` / ``-expm1(u)``
 ``1 - sigmoid(u)``                        ``sigmoid(-u)`` (no cancellation in the tail)
+``1 - tanh(u)**2``                        ``cosh(u)**-2``
 ``(1 + exp(u))**-k``                      ``sigmoid(-u)**k``
 ``(c1 exp(u1) + ...)**-k``                ``exp(-k logsumexp(...))``
 ``exp(m u) sigmoid(-u)**k`` (m <= k)      ``sigmoid(u)**m sigmoid(-u)**(k - m)``
@@ -137,6 +138,14 @@ def _rewrite_pow(node: sp.Pow) -> sp.Expr | None:
 
 def _rewrite_add(node: sp.Add) -> sp.Expr | None:
     args = list(node.args)
+    if sp.S.One in args:  # 1 - tanh(u)**2 = cosh(u)**-2: no cancellation for large |u|
+        for i, term in enumerate(args):
+            coeff, inner = term.as_coeff_Mul()
+            if coeff == -1 and isinstance(inner, sp.Pow) and inner.exp == 2:
+                if isinstance(inner.base, sp.tanh):
+                    rest = [a for n, a in enumerate(args) if n != i]
+                    rest.remove(sp.S.One)
+                    return sp.Add(sp.cosh(inner.base.args[0]) ** -2, *rest)
     for number, sign in ((sp.S.NegativeOne, 1), (sp.S.One, -1)):
         if number not in args:
             continue

@@ -8,7 +8,8 @@ it, at a few points per op:
 
 * eager value, reverse-mode gradient (``grad``), forward-mode gradient (``jacfwd``), Hessian by
   forward-over-reverse (``hessian``) and by reverse-over-reverse (``jacobian(grad)``);
-* the lifted SymPy value, gradient and Hessian, evaluated exactly (``evalf(30)``);
+* the lifted SymPy value, gradient and Hessian, evaluated exactly (``evalf(60)``: the formula
+  ``σ(1 - σ)`` cancels ~13 digits at 30);
 * compiled value, gradient and Hessian (one numba compile for all entries).
 
 Tolerances: float64 faces are compared norm-wise at ``RTOL_F64 = 1e-11``: each entry is a
@@ -286,12 +287,12 @@ def test_op_against_mpmath_oracle(k, kernels, oracle_values):
         _close(rr, hessian, RTOL_F64, f"rev-over-rev {label} hessian")
         # lifted SymPy, evaluated exactly
         subs = dict(zip(lifted.variables, [sp.Float(v, 30) for v in point]))
-        exact = [e.xreplace(subs).evalf(30) for e in [lifted.expr, *lifted.gradient()]]
+        exact = [e.xreplace(subs).evalf(60) for e in [lifted.expr, *lifted.gradient()]]
         _close([mp.mpf(str(exact[0]))], [value], RTOL_EXACT, f"lifted {label} value")
         _close([mp.mpf(str(v)) for v in exact[1:]], grad, RTOL_EXACT, f"lifted {label} grad")
         dense = np.full(hessian.shape, mp.mpf(0), dtype=object)
         for r, c, v in zip(hess.rows, hess.cols, hess.values):
-            dense[r, c] = mp.mpf(str(v.xreplace(subs).evalf(30)))
+            dense[r, c] = mp.mpf(str(v.xreplace(subs).evalf(60)))
         _close(dense, hessian, RTOL_EXACT, f"lifted {label} hessian")
         # compiled
         X = base.copy()
