@@ -141,11 +141,11 @@ def _rewrite_add(node: sp.Add) -> sp.Expr | None:
     if sp.S.One in args:  # 1 - tanh(u)**2 = cosh(u)**-2: no cancellation for large |u|
         for i, term in enumerate(args):
             coeff, inner = term.as_coeff_Mul()
-            if coeff == -1 and isinstance(inner, sp.Pow) and inner.exp == 2:
-                if isinstance(inner.base, sp.tanh):
-                    rest = [a for n, a in enumerate(args) if n != i]
-                    rest.remove(sp.S.One)
-                    return sp.Add(sp.cosh(inner.base.args[0]) ** -2, *rest)
+            squared = isinstance(inner, sp.Pow) and inner.exp == 2
+            if coeff == -1 and squared and isinstance(inner.base, sp.tanh):
+                rest = [a for n, a in enumerate(args) if n != i]
+                rest.remove(sp.S.One)
+                return sp.Add(sp.cosh(inner.base.args[0]) ** -2, *rest)
     for number, sign in ((sp.S.NegativeOne, 1), (sp.S.One, -1)):
         if number not in args:
             continue

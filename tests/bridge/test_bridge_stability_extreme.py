@@ -8,8 +8,9 @@ with ``w`` a parameter vector, so one numba compile covers every op; a case is e
 
 Agreement rule, per case, point and derivative (value, gradient, Hessian): two results agree
 when they have the same inf/nan pattern (same sign of inf) and their finite entries agree
-norm-wise to ``RTOL`` relative (plus the smallest normal double, 2.3e-308). The lifted face is the lifted
-formula evaluated *exactly* (SymPy ``evalf`` at 30 digits, rounded to float64): in float64 the
+norm-wise to ``RTOL`` relative (plus the smallest normal double, 2.3e-308). The lifted face is
+the lifted formula evaluated *exactly* (SymPy ``evalf`` at 400 digits, rounded to float64): in
+float64 the
 literal formula of ``logsumexp`` (``log(sum(exp(x)))``, the shift being a no-op constant under
 lift) overflows where eager's shifted code does not.
 
