@@ -154,7 +154,10 @@ def _problem(f, example_args: tuple, wrt, params, names, guards: bool = False) -
 def _source(problem: _Problem, target: str, dtype: str, kinds: tuple[str, ...]) -> str:
     """Differentiate and generate the module source (the cold path)."""
     from .codegen import KernelSpec, generate
+    from .stable import stabilize
 
+    # differentiate the stable forms (softplus, logsumexp, ...), not log(1 + exp(u)) & co.
+    problem = _Problem(stabilize(problem.expr), problem.variables, problem.parameters)
     spec = KernelSpec(problem.expr, problem.variables, problem.parameters, dtype=dtype)
     spec.target = target
     if problem.guards:

@@ -6,12 +6,14 @@ a serial loop (``cpu``), a ``prange`` loop (``parallel``) or a CUDA kernel with 
 point (``cuda``). The Hessian point function computes each upper-triangle entry once and
 stores it at ``out[idx[k]]`` for both triangles, so the same compiled body fills a dense
 ``n*n`` buffer (``idx = rows*n + cols``) or the CSR data array (``idx = arange(nnz)``).
+Every expression first goes through :func:`bridge.stable.stabilize` (``log(1 + exp(u))`` ->
+``softplus(u)``, ``exp(u) - 1`` -> ``expm1(u)``, shifted ``logsumexp``, ...), on every target.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import sympy as sp
@@ -19,6 +21,7 @@ import sympy as sp
 from .options import CODEGEN_VERSION, DERIVATIVES, DTYPES, TARGETS  # noqa: F401 (re-exported)
 from .printer import HELPERS, NumbaPrinter, helper_source
 from .reroll import MIN_ITEMS, Group, Item, plan
+from .stable import stabilize
 
 _NJIT = '@njit(cache=True, error_model="numpy")\n'
 _NJIT_PARALLEL = '@njit(cache=True, error_model="numpy", parallel=True)\n'
@@ -253,8 +256,24 @@ def _header(spec: KernelSpec, kinds: tuple[str, ...]) -> str:
     )
 
 
+def _stabilized(spec: KernelSpec) -> KernelSpec:
+    """``spec`` with every expression rewritten into stable forms (one shared linear pass)."""
+    memo: dict = {}
+
+    def fix(exprs):
+        return None if exprs is None else [stabilize(e, memo) for e in exprs]
+
+    return replace(
+        spec,
+        value=stabilize(spec.value, memo),
+        grad=fix(spec.grad),
+        hess_values=fix(spec.hess_values),
+    )
+
+
 def generate(spec: KernelSpec) -> str:
     """The full module source for ``spec``: helpers, point functions and batch wrappers."""
+    spec = _stabilized(spec)
     kinds = ("value",) + ("grad",) * (spec.grad is not None)
     kinds += ("hessian",) * (spec.hess_values is not None)
     printer = NumbaPrinter(_names(spec), spec.dtype, spec.target)

@@ -88,7 +88,8 @@ LOG = unary("log", np.log, lambda x, o: where(x < 0, o, 1.0 / x), lambda ns, x: 
 LOG1P = unary(
     "log1p", np.log1p, lambda x, o: where(x < -1, o, 1.0 / (1.0 + x)), lambda ns, x: ns.log1p(x)
 )
-EXPM1 = unary("expm1", np.expm1, lambda x, o: o + 1.0, lambda ns, x: ns.expm1(x))
+# exp(x), not expm1(x) + 1: that is 0 for x < -37 instead of e^x
+EXPM1 = unary("expm1", np.expm1, lambda x, o: exp(x), lambda ns, x: ns.expm1(x))
 SQRT = unary("sqrt", np.sqrt, lambda x, o: 0.5 / o, lambda ns, x: ns.sqrt(x))
 SQUARE = unary("square", np.square, lambda x, o: 2.0 * x, lambda ns, x: x**2)
 SIN = unary("sin", np.sin, lambda x, o: cos(x), lambda ns, x: ns.sin(x))
@@ -108,7 +109,8 @@ def _softplus_np(x):
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
-SIGMOID = unary("sigmoid", _sigmoid_np, lambda x, o: o * (1.0 - o), lambda ns, x: ns.sigmoid(x))
+# sigma' = sigma(x) sigma(-x): 1 - sigma(x) would cancel (relative error ~e^x eps for x >> 0)
+SIGMOID = unary("sigmoid", _sigmoid_np, lambda x, o: o * sigmoid(-x), lambda ns, x: ns.sigmoid(x))
 SOFTPLUS = unary("softplus", _softplus_np, lambda x, o: sigmoid(x), lambda ns, x: ns.softplus(x))
 
 
