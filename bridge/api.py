@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -157,7 +157,8 @@ def _source(problem: _Problem, target: str, dtype: str, kinds: tuple[str, ...]) 
     from .stable import stabilize
 
     # differentiate the stable forms (softplus, logsumexp, ...), not log(1 + exp(u)) & co.
-    problem = _Problem(stabilize(problem.expr), problem.variables, problem.parameters)
+    # (the lifted form is dropped: its gradient would differentiate the unstable expression)
+    problem = replace(problem, expr=stabilize(problem.expr), lifted=None)
     spec = KernelSpec(problem.expr, problem.variables, problem.parameters, dtype=dtype)
     spec.target = target
     if problem.guards:
