@@ -111,6 +111,12 @@ CASES: list[Case] = [
     _unary("relu", lambda a: ad.relu(a) * a, _KINK_POINTS),
     _unary("abs", lambda a: ad.abs(a) * a, _KINK_POINTS),
     _unary("cast", lambda a: cast(a, np.float64) * a, (1e154, 1e155, TINY, -0.0, -700.0)),
+    # float -> int truncates toward zero (no gradient); int64 bounds keep |x| below 2**63
+    _unary(
+        "cast_discrete",
+        lambda a: cast(a, np.int64) * a,
+        (700.5, -700.5, TINY, -TINY, -0.0, 2.5, -2.5, 1e15 + 0.5),
+    ),
     _binary("add", lambda a, b: a + b, ((1e308, 1e308), (BIG, -BIG), (TINY, TINY), (-0.0, -0.0))),
     _binary("sub", lambda a, b: a - b, ((1e308, -1e308), (BIG, BIG), (TINY, -TINY), (-0.0, 0.0))),
     _binary(
