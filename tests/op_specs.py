@@ -15,7 +15,8 @@ argument named from one sampler (:func:`sample`):
   ``reasons["compile"]`` saying why not);
 * ``kinks`` - :class:`Kink` points where a documented convention fixes the derivative
   (``relu'(0) = 0``), checked in reverse, forward and second order;
-* ``tolerances`` - per-face overrides of the suites' default tolerances.
+* ``tolerances`` - per-spec overrides of :data:`DEFAULT_TOLERANCES` (looked up for any case or
+  row with :func:`tolerance`).
 
 :func:`faces` says which faces apply to a spec (derived from what it holds).
 
@@ -38,6 +39,14 @@ from autodiff.ops.shape import scatter_add
 
 Shape = tuple[int, ...]
 FACES = ("eager", "reverse", "forward", "second_order", "float32", "lift", "compile", "kinks")
+
+DEFAULT_TOLERANCES: dict[str, float] = {
+    "float32_value": 1e-4,  # float32 output vs float64 (rtol; atol is a tenth of it)
+    "float32_grad": 1e-3,  # float32 cotangents vs float64 (rtol; atol is a tenth of it)
+    "lift": 1e-10,  # lifted value / gradient / Hessian vs eager, relative to max(1, |eager|)
+    "compile_float64": 1e-10,  # compiled kernels vs eager, norm-wise relative
+    "compile_float32": 1e-4,
+}
 
 
 # --- input domains ------------------------------------------------------------------------------
@@ -1071,3 +1080,22 @@ def compile_reasons() -> dict[str, str]:
 def kinks() -> list[tuple[str, Kink]]:
     """``(op name, kink)`` for every documented kink convention."""
     return [(s.name, k) for s in ALL_SPECS for k in s.kinks]
+
+
+def _owners() -> dict[int, OpSpec]:
+    owners: dict[int, OpSpec] = {}
+    for spec in ALL_SPECS:
+        for item in (*spec.eager, *spec.compile, *spec.kinks, spec.lift):
+            if item is not None:
+                owners[id(item)] = spec
+    return owners
+
+
+def tolerance(item: Case | LiftRow | Row | OpSpec, key: str) -> float:
+    """The tolerance ``key`` (see :data:`DEFAULT_TOLERANCES`) for a spec or one of its rows."""
+    spec = item if isinstance(item, OpSpec) else _owners().get(id(item))
+    if key not in DEFAULT_TOLERANCES:
+        raise KeyError(f"unknown tolerance {key!r}; known: {sorted(DEFAULT_TOLERANCES)}")
+    if spec is not None and key in spec.tolerances:
+        return spec.tolerances[key]
+    return DEFAULT_TOLERANCES[key]

@@ -252,6 +252,7 @@ def cube():
         eager=(op_specs.unary("cube", ad.cube, lambda x: x**3),),
         lift=op_specs.LiftRow(lambda x: (ad.cube(x) * x[::-1]).sum(), ((3,),), ("real",)),
         reasons={"compile": "a throwaway op: compiled kernels are covered by the bridge table"},
+        tolerances={"float32_value": 2e-4},
     )
     op_specs.SPECS.append(spec)
     op_specs.ALL_SPECS.append(spec)
@@ -299,6 +300,15 @@ def test_new_op_is_one_declaration_and_one_spec(cube, rng):
     _run_lift_spec(spec, rng)
 
 
+def test_spec_tolerances_override_the_defaults(cube):
+    _, spec = cube
+    (case,) = spec.eager
+    assert op_specs.tolerance(case, "float32_value") == 2e-4
+    assert op_specs.tolerance(spec.lift, "lift") == op_specs.DEFAULT_TOLERANCES["lift"]
+    with pytest.raises(KeyError, match="unknown tolerance"):
+        op_specs.tolerance(case, "float16")
+
+
 def test_removing_a_spec_makes_completeness_fail(cube):
     op, spec = cube
     op_specs.SPECS.remove(spec)
@@ -343,7 +353,8 @@ def _run_eager_spec(spec, rng):
             x32 = [x.astype(np.float32) for x in xs]
             out32 = case.fn(*[ad.tensor(x) for x in x32])
             assert out32.dtype == np.float32
-            np.testing.assert_allclose(out32.data, case.ref(*xs), rtol=1e-5, atol=1e-6)
+            rtol = op_specs.tolerance(case, "float32_value")
+            np.testing.assert_allclose(out32.data, case.ref(*xs), rtol=rtol, atol=rtol / 10)
 
 
 def _run_lift_spec(spec, rng):
