@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import STRUCTURAL, Op, register
+from .base import STRUCTURAL, Op, register, unregister
 from .surface import expose
 
 
@@ -30,11 +30,15 @@ def elementwise_sympy(fn: Callable) -> Callable:
 
 def declare(op: Op, *, wrapper: bool = True, **surface: Any) -> Op:
     """Register ``op`` and, unless ``wrapper=False``, generate its public surface."""
+    if surface and not wrapper:
+        raise TypeError(f"op {op.name!r}: surface keywords {sorted(surface)} need wrapper=True")
     register(op)
     if wrapper:
-        expose(op, **surface)
-    elif surface:
-        raise TypeError(f"op {op.name!r}: surface keywords {sorted(surface)} need wrapper=True")
+        try:
+            expose(op, **surface)
+        except BaseException:
+            unregister(op)  # all or nothing: a refused surface leaves no op behind
+            raise
     return op
 
 

@@ -139,8 +139,14 @@ def _install(s: Surface, namespace: dict[str, Any] | None) -> Surface:
     from ..tensor import Tensor
 
     for method in s.methods:
-        if method in vars(Tensor) and not _is_generated_method(method):
+        if method in vars(Tensor):
             raise ValueError(f"op surface {s.name!r}: Tensor.{method} is already defined")
+    for u in s.ufuncs:
+        if u in UFUNCS:
+            raise ValueError(f"op surface {s.name!r}: numpy.{u.__name__} is already dispatched")
+    for f in s.array_functions:
+        if f in ARRAY_FUNCTIONS:
+            raise ValueError(f"op surface {s.name!r}: numpy.{f.__name__} is already dispatched")
     SURFACES[s.name] = s
     if namespace is not None:
         namespace.setdefault(s.name, s.fn)
@@ -159,10 +165,6 @@ def _alias_owner(name: str) -> Surface | None:
         if name in s.aliases:
             return s
     return None
-
-
-def _is_generated_method(method: str) -> bool:
-    return any(method in s.methods for s in SURFACES.values())
 
 
 def _publish(s: Surface) -> None:

@@ -229,10 +229,16 @@ def test_methods_match_functions(rng):
 def test_declaring_a_public_name_twice_is_refused():
     with pytest.raises(ValueError, match="declared twice"):
         unary("exp", np.exp, lambda x, o: o, lambda ns, x: ns.exp(x), "Elementwise exp again.")
+    with pytest.raises(ValueError, match=r"Tensor.exp is already defined"):
+        unary("exp2_", np.exp2, lambda x, o: o, lambda ns, x: 2**x, "Doc.", methods="exp")
+    with pytest.raises(ValueError, match=r"numpy.sin is already dispatched"):
+        unary("sin2_", np.sin, lambda x, o: o, lambda ns, x: ns.sin(x), "Doc.", ufunc=np.sin)
     with pytest.raises(ValueError, match="arity"):
         from autodiff.ops import register
 
         register(Op("bad", -2, np.negative, None, None, None))
+    assert not {"exp2_", "sin2_", "bad"} & {op.name for op in ALL_OPS}  # nothing left behind
+    assert not {"exp2_", "sin2_"} & set(SURFACES)
 
 
 # --- a new elementwise op: one declaration plus one spec row --------------------------------------
