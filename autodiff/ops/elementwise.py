@@ -1,4 +1,9 @@
-"""Elementwise primitives: arithmetic, transcendental functions, activations, comparisons."""
+"""Elementwise primitives: arithmetic, transcendental functions, activations, comparisons.
+
+Each declaration also generates the op's public function in this module (``exp(x)``,
+``maximum(a, b)``, ``where(cond, a, b)``...), its ``Tensor`` methods and NumPy dispatch; see
+:mod:`autodiff.ops.surface`. Rules inside this module call ``apply(OP, ...)`` directly.
+"""
 
 from __future__ import annotations
 
