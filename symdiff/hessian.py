@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import sympy as sp
 
+from .dag import free_symbols
 from .reverse import adjoints, gradient_raw
 from .simplify import check_level, simplify_exprs
 
@@ -80,10 +81,13 @@ def hessian_from_gradient(
     variables = tuple(variables)
     index = {v: k for k, v in enumerate(variables)}
     upper: dict[tuple[int, int], sp.Expr] = {}
+    free: dict = {}  # shared: the rows of a gradient share most of their subexpressions
     for i, g in enumerate(grad):
-        if not isinstance(g, sp.Basic) or g.is_number:
+        if not isinstance(g, sp.Basic):
             continue
-        targets = [v for v in g.free_symbols if index.get(v, -1) >= i]
+        targets = [v for v in free_symbols(g, free) if index.get(v, -1) >= i]
+        if not targets:
+            continue
         for v, d in adjoints(g, targets).items():
             upper[(i, index[v])] = d
     keys = sorted(upper)

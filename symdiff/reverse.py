@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 import sympy as sp
 from sympy.functions.elementary.miscellaneous import MinMaxBase
 
+from .dag import deep_recursion, free_symbols, tree_size
+
 # Step functions are differentiated as 0 almost everywhere, as autodiff does (DESIGN.md):
 # keeping DiracDelta out keeps formulas readable and Hessians of relu models sparse.
 _ZERO_DERIVATIVE = (sp.Heaviside, sp.sign)
@@ -38,8 +40,14 @@ def _is_opaque(node: sp.Basic) -> bool:
     return isinstance(node, sp.Expr) and not node.is_Atom and not _children(node)
 
 
-def _sweep_order(expr: sp.Basic, targets: frozenset) -> tuple[list[sp.Basic], dict]:
-    """Nodes of ``expr`` that depend on ``targets``, children before parents (iterative)."""
+def _sweep_order(
+    expr: sp.Basic, targets: frozenset, free: dict | None = None
+) -> tuple[list[sp.Basic], dict]:
+    """Nodes of ``expr`` that depend on ``targets``, children before parents (iterative).
+
+    Every unique node is visited once, so the cost is linear in the DAG size of ``expr``.
+    """
+    free = {} if free is None else free
     depends: dict[sp.Basic, bool] = {}
     order: list[sp.Basic] = []
     stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
@@ -47,7 +55,7 @@ def _sweep_order(expr: sp.Basic, targets: frozenset) -> tuple[list[sp.Basic], di
         node, expanded = stack.pop()
         if expanded:
             dep = any(depends[c] for c in _children(node))
-            dep = dep or (_is_opaque(node) and bool(node.free_symbols & targets))
+            dep = dep or (_is_opaque(node) and bool(free_symbols(node, free) & targets))
             depends[node] = dep
             if dep:
                 order.append(node)
@@ -110,32 +118,72 @@ def _local_partials(node: sp.Basic, depends: dict) -> list[tuple[sp.Basic, sp.Ex
     return out
 
 
+SMALL = 60
+"""Products and sums whose operands have at most this many tree nodes are built by SymPy as
+usual (flattened, sorted, readable); larger ones are kept nested (``evaluate=False``), since
+flattening an adjoint into the product of every chain factor makes the sweep quadratic."""
+
+
+class _Builder:
+    """Adjoint products and sums, flattened when small and nested when large."""
+
+    def __init__(self) -> None:
+        self.sizes: dict = {}
+
+    def _large(self, *exprs: sp.Basic) -> bool:
+        total = 0
+        for e in exprs:
+            total += tree_size(e, SMALL, self.sizes)
+            if total > SMALL:
+                return True
+        return False
+
+    def mul(self, a: sp.Expr, b: sp.Expr) -> sp.Expr:
+        if a == 1:
+            return b
+        if b == 1:
+            return a
+        if not self._large(a, b):
+            return a * b
+        return sp.Mul(a, b, evaluate=False)
+
+    def add(self, terms: list) -> sp.Expr:
+        if len(terms) == 1:
+            return terms[0]
+        if not self._large(*terms):
+            return sp.Add(*terms)
+        return sp.Add(*terms, evaluate=False)
+
+
+@deep_recursion()
 def adjoints(expr: sp.Basic, targets: Iterable[sp.Symbol]) -> dict[sp.Symbol, sp.Expr]:
     """d expr / d t for every ``t`` in ``targets`` that ``expr`` depends on, in one sweep."""
     expr = sp.sympify(expr)
     targets = frozenset(targets)
-    order, depends = _sweep_order(expr, targets)
+    free: dict = {}
+    order, depends = _sweep_order(expr, targets, free)
+    build = _Builder()
     contributions: dict[sp.Basic, list] = {expr: [sp.S.One]}
     result: dict[sp.Symbol, sp.Expr] = {}
     for node in reversed(order):
         terms = contributions.pop(node, None)
         if not terms:
             continue
-        bar = terms[0] if len(terms) == 1 else sp.Add(*terms)
+        bar = build.add(terms)
         if bar == 0:
             continue
         if node.is_Atom:
             result[node] = bar
         elif _is_opaque(node):
-            for t in node.free_symbols & targets:
-                contributions.setdefault(t, []).append(bar * node.diff(t))
+            for t in free_symbols(node, free) & targets:
+                contributions.setdefault(t, []).append(build.mul(bar, node.diff(t)))
         else:
             for child, p in _local_partials(node, depends):
                 if p != 0:
-                    contributions.setdefault(child, []).append(bar * p)
+                    contributions.setdefault(child, []).append(build.mul(bar, p))
     for t, terms in contributions.items():  # opaque contributions reach symbols late
         if t in targets:
-            result[t] = sp.Add(result.get(t, sp.S.Zero), *terms)
+            result[t] = build.add([result[t], *terms] if t in result else terms)
     return {t: v for t, v in result.items() if v != 0}
 
 
