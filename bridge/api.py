@@ -54,9 +54,22 @@ class _Problem:
             ",".join(kinds),
             sp.srepr(self.variables),
             sp.srepr(self.parameters),
-            sp.srepr(self.expr),
+            expression_key(self.expr),
         ]
         return cache.digest("\n".join(parts))
+
+
+def expression_key(expr: sp.Basic) -> str:
+    """A canonical text of ``expr`` for the request hash, linear in its DAG size.
+
+    ``srepr`` walks the expression as a tree: exponential time (and a RecursionError) on a
+    lifted computation with shared subexpressions. This serialises each unique node once, in
+    post-order, as its function and the indices of its arguments.
+    """
+    from symdiff.dag import deep_recursion, serialize
+
+    with deep_recursion():
+        return "dag1\n" + serialize([expr])
 
 
 def _is_lifted(obj) -> bool:
@@ -120,6 +133,13 @@ def _problem(f, example_args: tuple, wrt, params, names) -> _Problem:
 
 def _source(problem: _Problem, target: str, dtype: str, kinds: tuple[str, ...]) -> str:
     """Differentiate and generate the module source (the cold path)."""
+    from symdiff.dag import deep_recursion
+
+    with deep_recursion():
+        return _generate(problem, target, dtype, kinds)
+
+
+def _generate(problem: _Problem, target: str, dtype: str, kinds: tuple[str, ...]) -> str:
     from .codegen import KernelSpec, generate
 
     spec = KernelSpec(problem.expr, problem.variables, problem.parameters, dtype=dtype)

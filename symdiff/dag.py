@@ -66,6 +66,7 @@ def deep_recursion(limit: int = DEEP_RECURSION) -> Iterator[None]:
             sys.setrecursionlimit(old)
 
 
+@deep_recursion()
 def postorder(exprs: Iterable[sp.Basic], skip: Container = ()) -> list[sp.Basic]:
     """The unique nodes of ``exprs``, every node after its arguments (iterative).
 
@@ -86,9 +87,7 @@ def postorder(exprs: Iterable[sp.Basic], skip: Container = ()) -> list[sp.Basic]
                 continue
             seen.add(node)
             stack.append((node, True))
-            stack.extend(
-                (a, False) for a in reversed(node.args) if a not in seen and a not in skip
-            )
+            stack.extend((a, False) for a in reversed(node.args) if a not in seen and a not in skip)
     return order
 
 
@@ -97,6 +96,7 @@ def dag_size(exprs: Iterable[sp.Basic]) -> int:
     return len(postorder(exprs))
 
 
+@deep_recursion()
 def tree_size(expr: sp.Basic, limit: int, memo: dict | None = None) -> int:
     """Number of nodes of ``expr`` as a tree (what printing visits), saturating at ``limit + 1``.
 
@@ -113,6 +113,7 @@ def tree_size(expr: sp.Basic, limit: int, memo: dict | None = None) -> int:
     return size[expr]
 
 
+@deep_recursion()
 def free_symbols(expr: sp.Basic, memo: dict | None = None) -> frozenset:
     """``expr.free_symbols`` in time linear in the DAG size; ``memo`` may be shared by calls.
 
@@ -151,6 +152,7 @@ def free_symbols(expr: sp.Basic, memo: dict | None = None) -> frozenset:
     return memo[expr]
 
 
+@deep_recursion()
 def has_any(expr: sp.Basic, types: tuple, memo: dict | None = None) -> bool:
     """True when ``expr`` holds a node of one of ``types`` (``expr.has(*types)``, linear)."""
     if not isinstance(expr, sp.Basic):
@@ -162,6 +164,7 @@ def has_any(expr: sp.Basic, types: tuple, memo: dict | None = None) -> bool:
     return memo[expr]
 
 
+@deep_recursion()
 def rebuild(
     expr: sp.Basic, visit: Callable[[sp.Basic], sp.Basic], memo: dict | None = None
 ) -> sp.Basic:
@@ -182,6 +185,7 @@ def rebuild(
     return memo[expr]
 
 
+@deep_recursion()
 def xreplace(expr: sp.Basic, mapping: dict, memo: dict | None = None) -> sp.Basic:
     """``expr.xreplace(mapping)`` in time linear in the DAG size (no recursion)."""
     if not mapping or not isinstance(expr, sp.Basic):
@@ -201,6 +205,7 @@ def xreplace(expr: sp.Basic, mapping: dict, memo: dict | None = None) -> sp.Basi
     return memo[expr]
 
 
+@deep_recursion()
 def serialize(exprs: Iterable[sp.Basic]) -> str:
     """A canonical text of ``exprs`` linear in their DAG size (for hashing, not reading).
 
@@ -224,3 +229,50 @@ def serialize(exprs: Iterable[sp.Basic]) -> str:
     roots = [str(index[e]) if isinstance(e, sp.Basic) else repr(e) for e in exprs]
     lines.append("roots " + ",".join(roots))
     return "\n".join(lines)
+
+
+@deep_recursion()
+def shared_form(
+    exprs: Iterable[sp.Basic], prefix: str = "t", avoid: Iterable[str] = ()
+) -> tuple[list[tuple[sp.Symbol, sp.Basic]], list[sp.Basic]]:
+    """``(definitions, reduced)``: every non-atomic node used more than once gets a name.
+
+    Like ``sympy.cse`` but linear in the DAG size: a node is named when it has two or more
+    parents in the DAG, so printing the definitions and the reduced expressions visits each
+    unique node once. Names are ``t0, t1, ...`` (skipping ``avoid``), in dependency order.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> defs, (e,) = shared_form([sp.sin(x + 1) * (x + 1)])
+    >>> defs, e
+    ([(t0, x + 1)], t0*sin(t0))
+    """
+    exprs = list(exprs)
+    order = postorder(exprs)
+    parents: dict = {}
+    for node in order:
+        for a in set(node.args):
+            parents[a] = parents.get(a, 0) + 1
+    taken = set(avoid)
+    taken.update(s.name for s in order if isinstance(s, sp.Symbol))
+    counter = 0
+    memo: dict = {}
+    definitions: list[tuple[sp.Symbol, sp.Basic]] = []
+    for node in order:
+        if not node.args:
+            memo[node] = node
+            continue
+        args = [memo[a] for a in node.args]
+        same = all(a is b for a, b in zip(args, node.args))
+        now = node if same else node.func(*args)
+        if parents.get(node, 0) >= 2 and isinstance(node, sp.Expr) and not node.is_Number:
+            while f"{prefix}{counter}" in taken:
+                counter += 1
+            name = sp.Symbol(f"{prefix}{counter}")
+            counter += 1
+            definitions.append((name, now))
+            now = name
+        memo[node] = now
+    return definitions, [memo[e] if isinstance(e, sp.Basic) else e for e in exprs]

@@ -20,6 +20,7 @@ from autodiff.engine import toposort
 from autodiff.ops import STRUCTURAL
 from autodiff.tensor import Tensor
 
+from .dag import deep_recursion
 from .errors import LiftError, LiftTooLarge
 from .functions import NS
 from .lifted import Lifted
@@ -161,6 +162,7 @@ class _Replay:
             )
         return out
 
+    @deep_recursion()
     def replay(self, roots: list[Tensor]) -> None:
         # recorded=True: conditions (comparisons, masks) are replayed, not frozen.
         for t in toposort(roots, recorded=True):

@@ -119,13 +119,13 @@ def _local_partials(node: sp.Basic, depends: dict) -> list[tuple[sp.Basic, sp.Ex
 
 
 SMALL = 60
-"""Products and sums whose operands have at most this many tree nodes are built by SymPy as
-usual (flattened, sorted, readable); larger ones are kept nested (``evaluate=False``), since
+"""Adjoint products whose operands have at most this many tree nodes are built by SymPy as
+usual (flattened, sorted, readable); larger ones are kept as one nested binary product (``evaluate=False``), since
 flattening an adjoint into the product of every chain factor makes the sweep quadratic."""
 
 
 class _Builder:
-    """Adjoint products and sums, flattened when small and nested when large."""
+    """Adjoint products (flattened when small, nested when large) and sums."""
 
     def __init__(self) -> None:
         self.sizes: dict = {}
@@ -145,6 +145,8 @@ class _Builder:
             return a
         if not self._large(a, b):
             return a * b
+        if a == b:
+            return sp.Pow(a, 2, evaluate=False)
         return sp.Mul(a, b, evaluate=False)
 
     def add(self, terms: list) -> sp.Expr:
@@ -152,7 +154,19 @@ class _Builder:
             return terms[0]
         if not self._large(*terms):
             return sp.Add(*terms)
-        return sp.Add(*terms, evaluate=False)
+        # Binary sums of distinct terms only: SymPy's cse (lambdify, codegen) treats the
+        # arguments of an Add as a set and loses terms of wider unevaluated sums.
+        counts: dict = {}
+        for t in terms:
+            counts[t] = counts.get(t, 0) + 1
+        out = None
+        for t, k in counts.items():
+            t = t if k == 1 else sp.Mul(sp.Integer(k), t, evaluate=False)
+            if out is None or out == t:
+                out = t if out is None else sp.Mul(sp.Integer(2), t, evaluate=False)
+            else:
+                out = sp.Add(out, t, evaluate=False)
+        return out
 
 
 @deep_recursion()
