@@ -119,9 +119,10 @@ def _local_partials(node: sp.Basic, depends: dict) -> list[tuple[sp.Basic, sp.Ex
 
 
 SMALL = 60
-"""Adjoint products whose operands have at most this many tree nodes are built by SymPy as
-usual (flattened, sorted, readable); larger ones are kept as one nested binary product (``evaluate=False``), since
-flattening an adjoint into the product of every chain factor makes the sweep quadratic."""
+"""Adjoint products and sums whose operands have at most this many tree nodes are built by
+SymPy as usual (flattened, sorted, readable); larger ones are kept as nested binary nodes
+(``evaluate=False``): flattening an adjoint into the product of every chain factor, and
+sorting deep arguments, makes the sweep quadratic."""
 
 
 class _Builder:
