@@ -123,13 +123,44 @@ def _param_set(params: Any, names: list[str]) -> set[int]:
     return out
 
 
+# --- work estimate ----------------------------------------------------------------------------
+def estimate_terms(t: Tensor) -> int:
+    """Expression nodes the symbolic replay of ``t``'s op creates (an upper-bound estimate).
+
+    An elementwise op makes one node per output element; a contraction makes one term per
+    multiply-add: ``(m, k) @ (k, n)`` is ``m * n`` sums of ``k`` products, ``2 * m * n * k``;
+    a reduction touches every input element once.
+    """
+    out = int(t.size)
+    sizes = [int(np.size(getattr(p, "data", p))) for p in t._parents]
+    if t._op.name == "matmul" and len(t._parents) == 2:
+        a = np.shape(getattr(t._parents[0], "data", t._parents[0]))
+        inner = int(a[-1]) if len(a) else 1
+        return max(1, 2 * out * inner)
+    return max(1, out, sum(sizes))
+
+
 # --- the interpreter --------------------------------------------------------------------------
 class _Replay:
     """Values of the traced tensors as SymPy object arrays, keyed by tensor id."""
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, max_terms: int | None = None):
         self.values: dict[int, np.ndarray] = {}
         self.limit = limit
+        self.max_terms = config.max_terms if max_terms is None else int(max_terms)
+        self.terms = 0
+
+    def check_terms(self, t: Tensor) -> None:
+        """Add the estimated expression nodes of ``t``'s op; raise past ``max_terms``."""
+        estimate = estimate_terms(t)
+        self.terms += estimate
+        if self.terms > self.max_terms:
+            raise LiftTooLarge(
+                f"lift: op {t._op.name!r} (output shape {t.shape}) would build about {estimate} "
+                f"expression terms, {self.terms} in all so far, more than the limit "
+                f"symdiff.config.max_terms = {self.max_terms}; pass max_terms= to lift a larger "
+                "computation"
+            )
 
     def check_size(self, t: Tensor, what: str) -> None:
         if t.size > self.limit:
@@ -172,6 +203,7 @@ class _Replay:
                 self.values[id(t)] = constant_array(t.data)
                 continue
             self.check_size(t, f"tensor (output of op {t._op.name!r})")
+            self.check_terms(t)
             args = [self.value(p) for p in t._parents]
             self.values[id(t)] = self.run(t._op, args, t._params, t)
 
@@ -182,6 +214,7 @@ def lift(
     names: Sequence[str] | None = None,
     params: Any = (),
     max_elements: int | None = None,
+    max_terms: int | None = None,
 ) -> Lifted:
     """Trace ``f`` on example arguments and replay it over SymPy symbols.
 
@@ -208,6 +241,10 @@ def lift(
         Arguments held symbolic but left out of ``variables``.
     max_elements : int, optional
         Largest tensor size allowed (default ``symdiff.config.max_elements``).
+    max_terms : int, optional
+        Largest estimated number of expression terms built in all (default
+        ``symdiff.config.max_terms``); checked before each op is replayed, so a too large
+        computation fails fast with :class:`symdiff.LiftTooLarge`.
 
     Returns
     -------
@@ -231,7 +268,7 @@ def lift(
     if not isinstance(out, Tensor):
         raise_if_not_array(out, f)
         out = Tensor(np.asarray(out))
-    replay = _Replay(limit)
+    replay = _Replay(limit, max_terms)
     for name, t in inputs.items():
         replay.values[id(t)] = np.asarray(symbols[name], dtype=object)
     replay.replay([out])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import sympy as sp
+from sympy.core.function import ArgumentIndexError
 from sympy.functions.elementary.miscellaneous import MinMaxBase
 
 from .dag import deep_recursion, free_symbols, tree_size
@@ -87,7 +88,7 @@ def _function_partial(node: sp.Function, i: int) -> sp.Expr:
         return sp.S.Zero
     try:
         return node.fdiff(i + 1)
-    except (sp.ArgumentIndexError, NotImplementedError, TypeError, AttributeError):
+    except (ArgumentIndexError, NotImplementedError, TypeError, AttributeError):
         return _dummy_partial(node, i)
 
 
