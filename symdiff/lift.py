@@ -150,6 +150,13 @@ class _Replay:
         self.max_terms = config.max_terms if max_terms is None else int(max_terms)
         self.terms = 0
 
+    def precheck(self, roots: list[Tensor]) -> None:
+        """Estimate the whole replay before any symbol is made: fail fast when too large."""
+        for t in toposort(roots, recorded=True):
+            if t._op is not None:
+                self.check_terms(t)
+        self.terms = 0
+
     def check_terms(self, t: Tensor) -> None:
         """Add the estimated expression nodes of ``t``'s op; raise past ``max_terms``."""
         estimate = estimate_terms(t)
@@ -269,6 +276,8 @@ def lift(
         raise_if_not_array(out, f)
         out = Tensor(np.asarray(out))
     replay = _Replay(limit, max_terms)
+    replay.precheck([out])
+    symbols = {name: symbol_array(name, shape) for name, shape in symbols.items()}
     for name, t in inputs.items():
         replay.values[id(t)] = np.asarray(symbols[name], dtype=object)
     replay.replay([out])
@@ -285,7 +294,7 @@ def lift(
 
 
 def _inputs(example_args: tuple, arg_names: list[str], limit: int) -> tuple[list, dict, dict]:
-    """Call arguments (liftable ones as fresh graph inputs), inputs and symbols by name."""
+    """Call arguments (liftable ones as fresh graph inputs), inputs and shapes by name."""
     call, inputs, symbols = list(example_args), {}, {}
     for i, (name, value) in enumerate(zip(arg_names, example_args)):
         if not _is_liftable(value):
@@ -298,7 +307,7 @@ def _inputs(example_args: tuple, arg_names: list[str], limit: int) -> tuple[list
             )
         call[i] = Tensor(data, requires_grad=True)
         inputs[name] = call[i]
-        symbols[name] = symbol_array(name, data.shape)
+        symbols[name] = data.shape  # symbols are made after the work estimate passes
     return call, inputs, symbols
 
 
