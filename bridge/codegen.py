@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from symdiff.dag import free_symbols, has_any, shared_form, tree_size
+from symdiff.dag import free_symbols, has_any
 
 from .options import CODEGEN_VERSION, DERIVATIVES, DTYPES, TARGETS  # noqa: F401 (re-exported)
 from .printer import HELPERS, NumbaPrinter, helper_source
@@ -56,32 +56,12 @@ def _drop_dirac(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
-LARGE = 20_000
-"""Expressions whose tree has more nodes than this are reduced by a linear DAG pass, not cse."""
-
-
-def _tree_total(exprs: Sequence[sp.Expr]) -> int:
-    total, memo = 0, {}
-    for e in exprs:
-        total += tree_size(e, LARGE, memo)
-        if total > LARGE:
-            break
-    return total
-
-
 def _body(
     printer: NumbaPrinter, exprs: Sequence[sp.Expr], temp: str = "t", load: bool = True
 ) -> tuple[list[str], list[str]]:
     """Statements (loads + one line per common subexpression) and the printed outputs."""
     temps = sp.numbered_symbols("_t", cls=sp.Dummy)
-    if _tree_total(exprs) > LARGE:
-        # sympy.cse walks large DAGs as trees (could_extract_minus_sign...): name every shared
-        # node structurally instead, in time linear in the DAG size
-        replacements, reduced = shared_form(
-            list(exprs), prefix="_t", max_inline=40, symbol=lambda n: next(temps)
-        )
-    else:
-        replacements, reduced = sp.cse(list(exprs), symbols=temps, order="none")
+    replacements, reduced = sp.cse(list(exprs), symbols=temps, order="none")
     lines = []
     if load:
         memo: dict = {}

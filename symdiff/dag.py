@@ -233,19 +233,13 @@ def serialize(exprs: Iterable[sp.Basic]) -> str:
 
 @deep_recursion()
 def shared_form(
-    exprs: Iterable[sp.Basic],
-    prefix: str = "t",
-    avoid: Iterable[str] = (),
-    max_inline: int | None = None,
-    symbol: Callable[[str], sp.Symbol] = sp.Symbol,
+    exprs: Iterable[sp.Basic], prefix: str = "t", avoid: Iterable[str] = ()
 ) -> tuple[list[tuple[sp.Symbol, sp.Basic]], list[sp.Basic]]:
     """``(definitions, reduced)``: every non-atomic node used more than once gets a name.
 
     Like ``sympy.cse`` but linear in the DAG size: a node is named when it has two or more
     parents in the DAG, so printing the definitions and the reduced expressions visits each
-    unique node once. Names are ``t0, t1, ...`` (skipping ``avoid``), in dependency order,
-    made by ``symbol(name)``. With ``max_inline``, a node whose printed form would exceed that
-    many nodes is named too, so that no definition is large.
+    unique node once. Names are ``t0, t1, ...`` (skipping ``avoid``), in dependency order.
 
     Examples
     --------
@@ -265,25 +259,20 @@ def shared_form(
     taken.update(s.name for s in order if isinstance(s, sp.Symbol))
     counter = 0
     memo: dict = {}
-    size: dict = {}  # printed size of each node's reduced form
     definitions: list[tuple[sp.Symbol, sp.Basic]] = []
     for node in order:
         if not node.args:
             memo[node] = node
-            size[node] = 1
             continue
         args = [memo[a] for a in node.args]
         same = all(a is b for a, b in zip(args, node.args))
         now = node if same else node.func(*args)
-        size[node] = 1 + sum(size[a] for a in node.args)
-        shared = parents.get(node, 0) >= 2 or (max_inline is not None and size[node] > max_inline)
-        if shared and isinstance(node, sp.Expr) and not node.is_Number:
+        if parents.get(node, 0) >= 2 and isinstance(node, sp.Expr) and not node.is_Number:
             while f"{prefix}{counter}" in taken:
                 counter += 1
-            name = symbol(f"{prefix}{counter}")
+            name = sp.Symbol(f"{prefix}{counter}")
             counter += 1
             definitions.append((name, now))
             now = name
-            size[node] = 1
         memo[node] = now
     return definitions, [memo[e] if isinstance(e, sp.Basic) else e for e in exprs]
