@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import sympy as sp
 
+from symdiff.dag import free_symbols, has_any
+
 from .options import CODEGEN_VERSION, DERIVATIVES, DTYPES, TARGETS  # noqa: F401 (re-exported)
 from .printer import HELPERS, NumbaPrinter, helper_source
 from .reroll import MIN_ITEMS, Group, Item, plan
@@ -53,7 +55,7 @@ def _names(spec: KernelSpec) -> dict[sp.Symbol, str]:
 
 def _drop_dirac(expr: sp.Expr) -> sp.Expr:
     # Kinks are differentiated as 0 everywhere (docs/architecture.md): relu'' = sign' = 0.
-    if expr.has(sp.DiracDelta):
+    if has_any(expr, (sp.DiracDelta,)):
         return expr.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
     return expr
 
@@ -66,7 +68,8 @@ def _body(
     replacements, reduced = sp.cse(list(exprs), symbols=temps, order="none")
     lines = []
     if load:
-        used = set().union(*(e.free_symbols for e in exprs)) if exprs else set()
+        memo: dict = {}
+        used = set().union(*(free_symbols(e, memo) for e in exprs)) if exprs else set()
         for sym, name in list(printer.names.items()):
             if sym in used and name[0] in "xp":
                 lines.append(f"{name} = {name[0]}[{name[1:]}]")
