@@ -119,7 +119,7 @@ class softplus(_Named):  # noqa: N801
         if x.is_zero:
             return sp.log(2)
         if x.is_Float:
-            return sp.log(1 + sp.exp(x))
+            return _softplus_float(x, x._prec)
         return None
 
     def _eval_rewrite_as_exp(self, x, **kwargs):
@@ -132,9 +132,14 @@ class softplus(_Named):  # noqa: N801
         arg = self.args[0]._eval_evalf(prec)
         if arg is None or not arg.is_Number:
             return None
-        with mpmath.workprec(prec):
-            value = mpmath.log1p(mpmath.exp(arg._to_mpmath(prec)))
-        return sp.Float._new(value._mpf_, prec)
+        return _softplus_float(arg, prec)
+
+
+def _softplus_float(x: sp.Number, prec: int) -> sp.Float:
+    """``log1p(exp(x))`` at ``prec`` bits: ``log(1 + e^x)`` would round to 0 for x << 0."""
+    with mpmath.workprec(prec):
+        value = mpmath.log1p(mpmath.exp(x._to_mpmath(prec)))
+    return sp.Float._new(value._mpf_, prec)
 
 
 class relu(_Named):  # noqa: N801
