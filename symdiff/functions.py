@@ -223,7 +223,8 @@ class NumbaRule:
     Either ``math`` (print ``math.<math>(args)``) or ``helper`` with its ``source``: a function
     emitted once per generated module, whose literals ``{zero}``, ``{one}`` and ``{log2}`` are
     written in the kernel's dtype. ``fold`` prints an n-ary call as a left fold of the binary
-    helper; ``defaults`` are the values of trailing arguments SymPy may omit.
+    helper; ``defaults`` are the values of the arguments after the first that SymPy may omit
+    (``Heaviside(x)`` prints as ``_heaviside(x, 0.5)``).
     """
 
     math: str | None = None
