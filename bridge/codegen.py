@@ -18,11 +18,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import sympy as sp
 
-from symdiff.dag import free_symbols, has_any
+from symdiff.dag import free_symbols
+from symdiff.functions import drop_dirac
 
-from .options import CODEGEN_VERSION, DERIVATIVES, DTYPES, TARGETS  # noqa: F401 (re-exported)
 from .printer import HELPERS, NumbaPrinter, helper_source
-from .reroll import MIN_ITEMS, Group, Item, plan
+from .reroll import GRAD_ENTRY, HESS_ENTRY, MIN_ITEMS, VALUE_TERM, Group, Item, plan
 from .stable import stabilize
 
 _NJIT = '@njit(cache=True, error_model="numpy")\n'
@@ -53,13 +53,6 @@ def _names(spec: KernelSpec) -> dict[sp.Symbol, str]:
     return names
 
 
-def _drop_dirac(expr: sp.Expr) -> sp.Expr:
-    # Kinks are differentiated as 0 everywhere (docs/architecture.md): relu'' = sign' = 0.
-    if has_any(expr, (sp.DiracDelta,)):
-        return expr.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
-    return expr
-
-
 def _body(
     printer: NumbaPrinter, exprs: Sequence[sp.Expr], temp: str = "t", load: bool = True
 ) -> tuple[list[str], list[str]]:
@@ -84,9 +77,9 @@ def _body(
 
 def _store(item_kind: str, slots: Sequence[str], value: str, loop: bool) -> list[str]:
     """Lines storing ``value`` for one output; ``slots`` are printed indices."""
-    if item_kind == "acc":
+    if item_kind == VALUE_TERM:
         return [f"acc {'+=' if loop else '='} {value}"]
-    if item_kind == "g":
+    if item_kind == GRAD_ENTRY:
         return [f"g[{slots[0]}] = {value}"]
     if not loop and slots[0] == slots[1]:
         return [f"out[idx[{slots[0]}]] = {value}"]
@@ -106,12 +99,12 @@ class _Emitter:
 
     def body(self, items: list[Item]) -> list[str]:
         """Lines computing and storing ``items``: straight-line CSE first, then the loops."""
-        items = [Item(_drop_dirac(sp.sympify(it.expr)), it.kind, it.slots) for it in items]
+        items = [Item(drop_dirac(sp.sympify(it.expr)), it.kind, it.slots) for it in items]
         straight, groups = plan(items, self.index, self.reroll)
-        acc = [it.expr for it in straight if it.kind == "acc"]
-        straight = [it for it in straight if it.kind != "acc"]
-        if acc or any(g.kind == "acc" for g in groups):
-            straight.insert(0, Item(sp.Add(*acc), "acc"))
+        acc = [it.expr for it in straight if it.kind == VALUE_TERM]
+        straight = [it for it in straight if it.kind != VALUE_TERM]
+        if acc or any(g.kind == VALUE_TERM for g in groups):
+            straight.insert(0, Item(sp.Add(*acc), VALUE_TERM))
         lines, outs = _body(self.printer, [it.expr for it in straight])
         for it, out in zip(straight, outs):
             lines += _store(it.kind, [str(s) for s in it.slots], out, loop=False)
@@ -134,7 +127,7 @@ class _Emitter:
             self._table(f"{name}_P", group.p_index)
             lines += [f"b{i} = p[{name}_P[j, {i}]]" for i in range(len(group.p_places))]
         slots = []
-        if group.kind != "acc":
+        if group.kind != VALUE_TERM:
             self._table(f"{name}_S", group.slots)
             slots = [f"{name}_S[j, {c}]" for c in range(len(group.slots[0]))]
         names.update({ph: f"a{i}" for i, ph in enumerate(group.x_places)})
@@ -153,7 +146,11 @@ def _function(decorator: str, signature: str, lines: list[str]) -> str:
 
 def _value_items(value: sp.Expr) -> list[Item]:
     terms = sp.Add.make_args(sp.sympify(value))
-    return [Item(t, "acc") for t in terms] if len(terms) >= MIN_ITEMS else [Item(value, "acc")]
+    return (
+        [Item(t, VALUE_TERM) for t in terms]
+        if len(terms) >= MIN_ITEMS
+        else [Item(value, VALUE_TERM)]
+    )
 
 
 def _value_point(emit: _Emitter, spec: KernelSpec, deco: str) -> str:
@@ -162,7 +159,7 @@ def _value_point(emit: _Emitter, spec: KernelSpec, deco: str) -> str:
 
 
 def _grad_point(emit: _Emitter, spec: KernelSpec, deco: str) -> str:
-    items = _value_items(spec.value) + [Item(e, "g", (i,)) for i, e in enumerate(spec.grad)]
+    items = _value_items(spec.value) + [Item(e, GRAD_ENTRY, (i,)) for i, e in enumerate(spec.grad)]
     lines = emit.body(items)
     return _function(deco, "grad_point(x, p, g)", lines + ["return acc"])
 
@@ -171,7 +168,7 @@ def _hess_point(emit: _Emitter, spec: KernelSpec, deco: str) -> str:
     rows, cols = spec.hess_rows.tolist(), spec.hess_cols.tolist()
     where = {(r, c): k for k, (r, c) in enumerate(zip(rows, cols))}
     items = [
-        Item(spec.hess_values[k], "h", (k, where.get((c, r), k)))
+        Item(spec.hess_values[k], HESS_ENTRY, (k, where.get((c, r), k)))
         for k, (r, c) in enumerate(zip(rows, cols))
         if r <= c
     ]

@@ -2,11 +2,12 @@
 
 :class:`NumbaPrinter` extends SymPy's ``PythonCodePrinter``: ``math.*`` calls (supported in
 nopython mode and on CUDA), literals as floats of the kernel's dtype (``np.float32(0.5)`` in
-float32 kernels, so that no temporary is silently promoted to float64), and one
-``_print_<Class>`` method per function SymPy's printer does not know. Named functions whose
-stable form needs branches (sigmoid, softplus, relu, Heaviside, sign) print as calls to small
-helpers emitted once per generated module (:func:`helper_source`); ``logsumexp`` (from
-:mod:`bridge.stable`) prints as a fold of the pairwise-stable ``_logaddexp``.
+float32 kernels, so that no temporary is silently promoted to float64). Named functions
+print by their rule in :data:`symdiff.functions.REGISTRY` (the one definition of each): a
+``math.*`` call, or a call to a small helper emitted once per generated module
+(:func:`helper_source`; sigmoid, softplus, relu, Heaviside, sign), ``logsumexp`` as a fold of
+the pairwise-stable ``_logaddexp``. DiracDelta prints as 0 through
+:func:`symdiff.functions.drop_dirac`.
 """
 
 from __future__ import annotations
@@ -17,18 +18,36 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter
 
+from symdiff.functions import BY_CLASS, REGISTRY, NamedFunction, drop_dirac
+
 from .errors import UnsupportedExpressionError
 
-# math.* functions each target can run (numba nopython CPU and numba.cuda device code).
+# math.* functions the printer may emit. numba supports each of them in nopython CPU code
+# (cpu; parallel is the same njit compiler) and in numba.cuda device code: the list is the
+# intersection, so that one generated body runs on every target. A function one target
+# lacks goes in that target's set only.
 _MATH_COMMON = {
     "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "cos", "cosh", "erf",
     "erfc", "exp", "expm1", "floor", "gamma", "hypot", "isinf", "isnan", "lgamma", "log",
     "log10", "log1p", "log2", "sin", "sinh", "sqrt", "tan", "tanh", "copysign", "inf", "nan",
     "pi", "e",
 }  # fmt: skip
-SUPPORTED_MATH = {"cpu": _MATH_COMMON, "parallel": _MATH_COMMON, "cuda": _MATH_COMMON}
+SUPPORTED_MATH: dict[str, frozenset[str]] = {
+    "cpu": frozenset(_MATH_COMMON),
+    "parallel": frozenset(_MATH_COMMON),
+    "cuda": frozenset(_MATH_COMMON),
+}
+"""The ``math`` functions each target runs (see the note above ``_MATH_COMMON``)."""
 
-HELPERS = ("_sigmoid", "_softplus", "_logaddexp", "_relu", "_heaviside", "_sign")
+HELPERS: tuple[str, ...] = tuple(
+    spec.numba.helper for spec in REGISTRY.values() if spec.numba.helper is not None
+)
+"""Helper function names, in the order the generated module defines them."""
+_HELPER_SOURCE: dict[str, str] = {
+    spec.numba.helper: spec.numba.source
+    for spec in REGISTRY.values()
+    if spec.numba.helper is not None
+}
 
 
 class NumbaPrinter(PythonCodePrinter):
@@ -137,46 +156,30 @@ class NumbaPrinter(PythonCodePrinter):
         return f"{base_str}**{self.parenthesize(exp, PRECEDENCE['Pow'], strict=True)}"
 
     # --- functions ----------------------------------------------------------------------------
-    def _helper(self, name: str, *args) -> str:
-        self.helpers_used.add(name)
-        return f"{name}({', '.join(self._print(a) for a in args)})"
+    def _print(self, expr, **kwargs):
+        spec = BY_CLASS.get(type(expr))
+        if spec is not None:
+            return self._print_named(spec, expr)
+        return super()._print(expr, **kwargs)
 
-    def _print_sigmoid(self, expr):
-        return self._helper("_sigmoid", expr.args[0])
-
-    def _print_softplus(self, expr):
-        return self._helper("_softplus", expr.args[0])
-
-    def _print_logsumexp(self, expr):
-        # a left fold of the pairwise-stable log(e^a + e^b): no exp() of a positive number
-        out = self._print(expr.args[0])
-        for arg in expr.args[1:]:
-            self.helpers_used.add("_logaddexp")
-            out = f"_logaddexp({out}, {self._print(arg)})"
-        return out
-
-    def _print_relu(self, expr):
-        return self._helper("_relu", expr.args[0])
-
-    def _print_sign(self, expr):
-        return self._helper("_sign", expr.args[0])
-
-    def _print_Heaviside(self, expr):
-        at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
-        return self._helper("_heaviside", expr.args[0], at_zero)
+    def _print_named(self, spec: NamedFunction, expr: sp.Expr) -> str:
+        """A named function, by its registry rule (``math.*`` call or helper call)."""
+        rule = spec.numba
+        args = list(expr.args) + list(rule.defaults[len(expr.args) - 1 :])
+        if rule.math is not None:
+            fn = self._module_format(f"math.{rule.math}")
+            return f"{fn}({', '.join(self._print(a) for a in args)})"
+        self.helpers_used.add(rule.helper)
+        if rule.fold:
+            # a left fold of the binary helper: no exp() of a positive number
+            out = self._print(args[0])
+            for arg in args[1:]:
+                out = f"{rule.helper}({out}, {self._print(arg)})"
+            return out
+        return f"{rule.helper}({', '.join(self._print(a) for a in args)})"
 
     def _print_DiracDelta(self, expr):
-        # Kinks are differentiated as 0 everywhere (docs/architecture.md: relu'' = sign' = 0).
-        return self._number(0)
-
-    def _print_log1p(self, expr):
-        return f"{self._module_format('math.log1p')}({self._print(expr.args[0])})"
-
-    def _print_expm1(self, expr):
-        return f"{self._module_format('math.expm1')}({self._print(expr.args[0])})"
-
-    def _print_Abs(self, expr):
-        return f"abs({self._print(expr.args[0])})"
+        return self._print(drop_dirac(expr))
 
     def _fold(self, fn: str, args) -> str:
         out = self._print(args[0])
@@ -205,54 +208,6 @@ class NumbaPrinter(PythonCodePrinter):
         lhs = self.parenthesize(expr.lhs, precedence(expr))
         rhs = self.parenthesize(expr.rhs, precedence(expr))
         return f"({lhs} {expr.rel_op} {rhs})"
-
-
-_HELPER_SOURCE = {
-    "_sigmoid": """
-def _sigmoid(x):
-    # exp of a non-positive number never overflows
-    if x >= {zero}:
-        return {one} / ({one} + math.exp(-x))
-    e = math.exp(x)
-    return e / ({one} + e)
-""",
-    "_softplus": """
-def _softplus(x):
-    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): finite for every finite x
-    return max(x, {zero}) + math.log1p(math.exp(-abs(x)))
-""",
-    "_logaddexp": """
-def _logaddexp(a, b):
-    # log(e^a + e^b) = max(a, b) + log1p(e^-|a - b|); equal arguments (infinities too) first
-    if a == b:
-        return a + {log2}
-    if a > b:
-        return a + math.log1p(math.exp(b - a))
-    if b > a:
-        return b + math.log1p(math.exp(a - b))
-    return a + b
-""",
-    "_relu": """
-def _relu(x):
-    return x if x > {zero} else {zero}
-""",
-    "_heaviside": """
-def _heaviside(x, at_zero):
-    if x > {zero}:
-        return {one}
-    if x < {zero}:
-        return {zero}
-    return at_zero if x == {zero} else x
-""",
-    "_sign": """
-def _sign(x):
-    if x > {zero}:
-        return {one}
-    if x < {zero}:
-        return -{one}
-    return x
-""",
-}
 
 
 def helper_source(name: str, decorator: str, dtype: str) -> str:

@@ -18,15 +18,26 @@ import sympy as sp
 MIN_ITEMS = 32  # below this many outputs straight-line code compiles fast enough
 MIN_GROUP = 8  # a shorter run of one template stays straight-line
 
+# The output kinds an :class:`Item` is stored as.
+VALUE_TERM = "acc"  # a term added to the value accumulator ``acc``
+GRAD_ENTRY = "g"  # gradient entry ``g[slots[0]]``
+HESS_ENTRY = "h"  # Hessian entry ``out[idx[slots[0]]]`` and its mirror ``out[idx[slots[1]]]``
+OUTPUT_KINDS = (VALUE_TERM, GRAD_ENTRY, HESS_ENTRY)
+
 
 @dataclass(frozen=True)
 class Item:
-    """One output: ``expr`` stored as ``kind`` ("acc": added to the value, "g": gradient entry
-    ``slots[0]``, "h": Hessian entry ``slots[0]`` and its mirror ``slots[1]``)."""
+    """One output: ``expr`` stored as ``kind`` (:data:`VALUE_TERM`: added to the value,
+    :data:`GRAD_ENTRY`: gradient entry ``slots[0]``, :data:`HESS_ENTRY`: Hessian entry
+    ``slots[0]`` and its mirror ``slots[1]``)."""
 
     expr: sp.Expr
     kind: str
     slots: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in OUTPUT_KINDS:
+            raise ValueError(f"Item: unknown output kind {self.kind!r}; use one of {OUTPUT_KINDS}")
 
 
 @dataclass

@@ -25,53 +25,16 @@ pattern                                   stable form
 ``bridge.compile`` stabilizes the value expression *before* differentiating it, so the
 derivatives are those of the stable forms (``softplus' = sigmoid``, ``sigmoid' = σ(u) σ(-u)``,
 ``logsumexp'_i = exp(u_i - logsumexp)``), and stabilizes every derivative again before code
-generation. :class:`logsumexp` is the n-ary named function the printer emits with a shifted,
-pairwise-stable helper.
+generation. :class:`logsumexp` (defined with the other named functions in
+:mod:`symdiff.functions`, re-exported here) is the n-ary named function the printer emits with
+a shifted, pairwise-stable helper.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-from symdiff.functions import expm1, log1p, sigmoid, softplus
-
-
-class logsumexp(sp.Function):  # noqa: N801 - SymPy function names are lower case
-    """``log(exp(a1) + ... + exp(an))``, n >= 2; ``d/da_i = exp(a_i - logsumexp(a))``.
-
-    Examples
-    --------
-    >>> import sympy as sp
-    >>> a, b = sp.symbols("a b")
-    >>> logsumexp(a, b).diff(a)
-    exp(a - logsumexp(a, b))
-    >>> logsumexp(1000, 1000).evalf(20)
-    1000.6931471805599453
-    """
-
-    @classmethod
-    def eval(cls, *args):
-        if len(args) < 2:
-            raise TypeError(f"logsumexp takes at least 2 arguments, got {len(args)}")
-        return None
-
-    def fdiff(self, argindex=1):
-        if not 1 <= argindex <= len(self.args):
-            raise sp.ArgumentIndexError(self, argindex)
-        return sp.exp(self.args[argindex - 1] - self)
-
-    def _eval_is_real(self):
-        return True if all(a.is_real for a in self.args) else None
-
-    def _eval_rewrite_as_exp(self, *args, **kwargs):
-        return sp.log(sp.Add(*[sp.exp(a) for a in args]))
-
-    def _eval_evalf(self, prec):
-        values = [a._eval_evalf(prec) for a in self.args]
-        if any(v is None or not v.is_Number for v in values):
-            return None
-        # SymPy floats have an unbounded exponent: the unshifted sum cannot overflow
-        return sp.log(sp.Add(*[sp.exp(v) for v in values])).evalf(prec)
+from symdiff.functions import expm1, log1p, logsumexp, sigmoid, softplus
 
 
 def _exp_sum(node: sp.Basic) -> list[sp.Expr] | None:

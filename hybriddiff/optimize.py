@@ -40,7 +40,6 @@ class _Objective:
         self, f: Callable, x0: np.ndarray, hessian: str, params: tuple, guards: bool = False
     ):
         self.nfev = 0
-        self.params = params
         if hessian == "compiled":
             from bridge import compile as compile_kernels
 
@@ -157,7 +156,7 @@ def _to_boundary(z: np.ndarray, d: np.ndarray, radius: float) -> float:
     return (-b + np.sqrt(max(b * b - 4 * a * c, 0.0))) / (2 * a)
 
 
-def _newton_step(obj, x, fx, g, state):
+def _newton_step(obj, x, fx, g):
     p = _newton_direction(obj.hess(x), g)
     slope = float(g @ p)
     if not (np.isfinite(slope) and slope < 0):
@@ -352,7 +351,6 @@ def minimize(
         bad = np.flatnonzero(~np.isfinite(x)).tolist()
         raise ValueError(f"minimize: x0 has non-finite entries at flat positions {bad}")
     obj = _Objective(f, x, hessian, tuple(params), guards)
-    step = _newton_step if method == "newton" else _trust_step
     state = {"radius": max(1.0, float(np.linalg.norm(x)))}
     fx, g = obj.value_and_grad(x)
     message, success, nit = f"maximum number of iterations ({maxiter}) reached", False, 0
@@ -378,7 +376,10 @@ def minimize(
             escapes += 1
             state["radius"] = max(state["radius"], float(np.linalg.norm(x_new - x)))
         else:
-            x_new = step(obj, x, fx, g, state)
+            if method == "newton":
+                x_new = _newton_step(obj, x, fx, g)
+            else:
+                x_new = _trust_step(obj, x, fx, g, state)
             if x_new is None:
                 message = f"line search / trust region failed to make progress at iteration {nit}"
                 break

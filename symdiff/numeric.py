@@ -1,4 +1,8 @@
-"""Numeric evaluation of symbolic results with NumPy (our named functions included)."""
+"""Numeric evaluation of symbolic results with NumPy (our named functions included).
+
+Named functions evaluate with their registered NumPy kernels
+(:data:`symdiff.functions.NUMPY_FUNCTIONS`, the same kernels autodiff runs).
+"""
 
 from __future__ import annotations
 
@@ -8,30 +12,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-
-def _sigmoid(x):
-    x = np.asarray(x, dtype=float)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _softplus(x):
-    x = np.asarray(x, dtype=float)
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
-
-
-def _relu(x):
-    return np.maximum(x, 0)
-
-
-NUMPY_FUNCTIONS: dict[str, Callable] = {
-    "sigmoid": _sigmoid,
-    "softplus": _softplus,
-    "relu": _relu,
-    "log1p": np.log1p,
-    "expm1": np.expm1,
-}
-"""NumPy implementations of :data:`symdiff.functions.NAMED_FUNCTIONS` for ``lambdify``."""
+from .functions import NUMPY_FUNCTIONS
 
 
 def without_ite(exprs: Any) -> Any:
@@ -50,7 +31,7 @@ def without_ite(exprs: Any) -> Any:
 
 
 def numpy_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable:
-    """``sympy.lambdify`` over NumPy, mapping sigmoid / softplus / relu to stable kernels."""
+    """``sympy.lambdify`` over NumPy, mapping named functions to their stable kernels."""
     return sp.lambdify(
         list(symbols), without_ite(exprs), modules=[NUMPY_FUNCTIONS, "numpy"], cse=True
     )

@@ -15,11 +15,7 @@ from sympy.core.function import ArgumentIndexError
 from sympy.functions.elementary.miscellaneous import MinMaxBase
 
 from .dag import deep_recursion, free_symbols, tree_size
-
-# Step functions are differentiated as 0 almost everywhere, as autodiff does (docs/architecture.md):
-# keeping DiracDelta out keeps formulas readable and Hessians of relu models sparse. floor and
-# ceiling come from casts to integers (truncation), whose derivative autodiff defines as 0.
-_ZERO_DERIVATIVE = (sp.Heaviside, sp.sign, sp.floor, sp.ceiling)
+from .functions import KINKS
 
 
 def _children(node: sp.Basic) -> tuple:
@@ -85,7 +81,7 @@ def _dummy_partial(node: sp.Basic, i: int) -> sp.Expr:
 
 
 def _function_partial(node: sp.Function, i: int) -> sp.Expr:
-    if isinstance(node, _ZERO_DERIVATIVE):
+    if isinstance(node, KINKS):  # step functions: 0 almost everywhere (symdiff.functions)
         return sp.S.Zero
     try:
         return node.fdiff(i + 1)

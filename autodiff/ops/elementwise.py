@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, apply
+from . import kernels
 from .base import Op
 from .builders import binary, comparison, declare, elementwise_sympy, unary, zeros_like
 from .surface import composite, surface
@@ -219,20 +220,9 @@ TANH = unary(
 )
 
 
-def _sigmoid_np(x):
-    # exp(-|x|) never overflows; pick the branch that avoids cancellation.
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
-
-
-def _softplus_np(x):
-    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): finite for every finite x.
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
-
-
 SIGMOID = unary(
     "sigmoid",
-    _sigmoid_np,
+    kernels.sigmoid,
     # sigma' = sigma(x) sigma(-x): 1 - sigma(x) would cancel (relative error ~e^x eps, x >> 0)
     lambda x, o: o * apply(SIGMOID, -x),
     lambda ns, x: ns.sigmoid(x),
@@ -241,7 +231,7 @@ SIGMOID = unary(
 )
 SOFTPLUS = unary(
     "softplus",
-    _softplus_np,
+    kernels.softplus,
     lambda x, o: apply(SIGMOID, x),
     lambda ns, x: ns.softplus(x),
     "Elementwise ``log(1 + exp(x))`` without overflow.",
@@ -256,7 +246,7 @@ def _zero_deriv(x, o, **params):
 
 HEAVISIDE = unary(
     "heaviside",
-    lambda x, at_zero: np.heaviside(x, np.asarray(at_zero, dtype=x.dtype)),
+    kernels.heaviside,
     _zero_deriv,
     lambda ns, x, at_zero: ns.Heaviside(x, ns.nsimplify(at_zero)),
     "Elementwise step: 0 below zero, 1 above, ``at_zero`` at zero.",
@@ -272,7 +262,7 @@ def heaviside(x, at_zero: float = 0.5) -> Tensor:
 
 SIGN = unary(
     "sign",
-    np.sign,
+    kernels.sign,
     _zero_deriv,
     lambda ns, x: ns.sign(x),
     "Elementwise sign (-1, 0 or 1); its derivative is 0.",
@@ -281,7 +271,7 @@ SIGN = unary(
 )
 RELU = unary(
     "relu",
-    lambda x: np.maximum(x, 0),
+    kernels.relu,
     lambda x, o: apply(HEAVISIDE, x, at_zero=0.0),
     lambda ns, x: ns.relu(x),
     "Elementwise ``max(x, 0)``; its derivative at 0 is 0.",
