@@ -25,9 +25,11 @@ from .tensor import (  # isort: skip  (first: ops build on it)
     stop_gradient,
     tensor,
 )
+from . import graph
 from .engine import gradients
 from .functional import derivative, grad, hessian, hvp, jacfwd, jacobian, jvp, value_and_grad, vjp
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .graph import Graph, Node, graph_of, trace_graph
 from .ops.elementwise import (
     abs,
     clip,
@@ -82,7 +84,8 @@ __all__ = [
     "ConversionError", "ShapeError", "Tensor", "as_tensor", "stop_gradient", "tensor",
     "__version__",
     "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "hessian", "hvp",
-    "derivative", "gradients", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
+    "derivative", "gradients", "graph", "Graph", "Node", "graph_of", "trace_graph",
+    "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
     "abs", "clip", "cos", "exp", "expm1", "heaviside", "log", "log1p", "maximum", "minimum",
     "power", "relu", "sigmoid", "sign", "sin", "softplus", "sqrt", "square", "tan", "tanh",
     "where", "dot", "matmul", "outer", "log_softmax", "logsumexp", "max", "mean", "min",
