@@ -144,6 +144,18 @@ def _select(d: sps.csr_matrix, index: np.ndarray) -> sps.csr_matrix:
     return d[index]
 
 
+def _single_pairs(a: sps.csr_matrix, b: sps.csr_matrix, n: int) -> sps.coo_matrix | None:
+    """``a^T b`` as COO pairs when every row of both holds at most one entry (the common case
+    of slices and elementwise chains), without a sparse matrix product; else None."""
+    ca, cb = np.diff(a.indptr), np.diff(b.indptr)
+    if ca.max(initial=0) > 1 or cb.max(initial=0) > 1:
+        return None
+    both = (ca == 1) & (cb == 1)
+    i = a.indices[a.indptr[:-1][both]]
+    j = b.indices[b.indptr[:-1][both]]
+    return sps.coo_matrix((np.ones(i.size, _DTYPE), (i, j)), shape=(n, n))
+
+
 def _grouping(groups: np.ndarray, ngroups: int) -> sps.csr_matrix:
     """The ``ngroups x len(groups)`` matrix with a one at ``(groups[k], k)``."""
     groups = np.asarray(groups, dtype=np.int64).ravel()
@@ -194,9 +206,11 @@ class _State:
     def add_h(self, a: sps.spmatrix, b: sps.spmatrix | None = None) -> None:
         """``H |= a^T b + b^T a`` (``a^T a`` when ``b`` is None)."""
         if b is None:
-            self.pieces.append(_ones(a.T @ a))
+            pairs = _single_pairs(a, a, self.n)
+            self.pieces.append(pairs if pairs is not None else _ones(a.T @ a))
         else:
-            cross = _ones(a.T @ b)
+            cross = _single_pairs(a, b, self.n)
+            cross = cross if cross is not None else _ones(a.T @ b)
             self.pieces.extend((cross, cross.T))
 
     def const_value(self, i: int) -> np.ndarray | None:
@@ -542,10 +556,13 @@ def hessian_sparsity(graph, wrt: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def _collect(pieces: list, n: int) -> tuple[np.ndarray, np.ndarray]:
     if not pieces:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    rows = np.concatenate([sps.coo_matrix(p).row for p in pieces]).astype(np.int64)
-    cols = np.concatenate([sps.coo_matrix(p).col for p in pieces]).astype(np.int64)
-    key = np.unique(rows * n + cols)
-    return key // n, key % n
+    total = sps.csr_matrix(pieces[0])
+    for p in pieces[1:]:
+        total = total + p  # CSR addition merges duplicates
+    total = _ones(total)
+    total.sort_indices()
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(total.indptr))
+    return rows, total.indices.astype(np.int64)
 
 
 # --- colouring ------------------------------------------------------------------------------------
