@@ -1,8 +1,10 @@
 """``lift``: trace a function with autodiff Tensors, then replay the graph over SymPy values.
 
-``lift`` is one more interpreter of autodiff's op table: each recorded node is evaluated with
+``lift`` is one more interpreter of autodiff's op table. It reads the recorded computation only
+through the public graph IR (:func:`autodiff.graph.graph_of`): each op node is evaluated with
 its op's symbolic rule on NumPy object arrays (``op.sympy(NS, *arrays, **params)``, or the
-NumPy forward itself for ``STRUCTURAL`` ops).
+NumPy forward itself for ``STRUCTURAL`` ops), input nodes are the argument symbols and constant
+nodes become exact SymPy numbers (:mod:`symdiff.numbers`).
 """
 
 from __future__ import annotations
@@ -12,65 +14,25 @@ import linecache
 import os
 import sys
 from collections.abc import Callable, Sequence
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 import autodiff
-from autodiff.engine import toposort
 from autodiff.grad_mode import traced_bool_hook, tracing
+from autodiff.graph import Graph, Node, graph_of
 from autodiff.ops import STRUCTURAL
 from autodiff.tensor import Tensor
 
 from .errors import LiftError, LiftTooLarge, TracerBoolConversionError, TracerConversionError
 from .functions import NS
 from .lifted import Guard, Lifted
+from .numbers import constant_array, sympy_number
+from .numbers import sympify_array as _sympify_array
 from .settings import config
 
-
-# --- constants --------------------------------------------------------------------------------
-def sympy_number(v: Any) -> sp.Basic:
-    """A clean SymPy number for ``v``: integral floats become Integers, 0.25 becomes 1/4."""
-    if isinstance(v, bool | np.bool_):
-        return sp.true if v else sp.false
-    if isinstance(v, int | np.integer):
-        return sp.Integer(int(v))
-    if isinstance(v, complex | np.complexfloating):
-        return sp.sympify(complex(v))
-    v = float(v)
-    if not np.isfinite(v):
-        return sp.nan if np.isnan(v) else (sp.oo if v > 0 else -sp.oo)
-    if v == int(v) and abs(v) < 2**53:
-        return sp.Integer(int(v))
-    frac = Fraction(v).limit_denominator(1000)
-    if float(frac) == v:
-        return sp.Rational(frac.numerator, frac.denominator)
-    return sp.Float(v)
-
-
-def constant_array(data: Any) -> np.ndarray:
-    """An object array of SymPy numbers holding ``data``."""
-    arr = np.asarray(data)
-    cache: dict = {}
-    out = np.empty(arr.shape, dtype=object)
-    for idx, v in np.ndenumerate(arr):
-        key = (type(v), v)
-        if key not in cache:
-            cache[key] = sympy_number(v)
-        out[idx] = cache[key]
-    return out
-
-
-def _sympify_array(arr: Any) -> np.ndarray:
-    arr = np.asarray(arr, dtype=object)
-    if all(isinstance(v, sp.Basic) for v in arr.flat):
-        return arr
-    out = np.empty(arr.shape, dtype=object)
-    for idx, v in np.ndenumerate(arr):
-        out[idx] = v if isinstance(v, sp.Basic) else sympy_number(v)
-    return out
+__all__ = ["constant_array", "is_liftable", "lift", "symbol_array", "sympy_number"]
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -91,7 +53,19 @@ def _arg_names(f: Callable, n: int, names: Sequence[str] | None) -> list[str]:
     return names
 
 
-def _is_liftable(value: Any) -> bool:
+def is_liftable(value: Any) -> bool:
+    """True when ``lift`` turns an argument like ``value`` into symbols.
+
+    Floating-point Tensors, arrays and (nested) lists, and Python / NumPy real numbers
+    (integers count as weakly typed floats, as in JAX); bools, integer arrays, strings and
+    everything else are passed through unchanged.
+
+    Examples
+    --------
+    >>> from symdiff.lift import is_liftable
+    >>> is_liftable(1.5), is_liftable(3), is_liftable(True), is_liftable([1, 2])
+    (True, True, False, False)
+    """
     if isinstance(value, Tensor):
         return value.dtype.kind == "f"
     if isinstance(value, bool | np.bool_):
@@ -128,28 +102,29 @@ def _param_set(params: Any, names: list[str]) -> set[int]:
 
 # --- the interpreter --------------------------------------------------------------------------
 class _Replay:
-    """Values of the traced tensors as SymPy object arrays, keyed by tensor id."""
+    """Symbolic values of the nodes of one growing graph, by node index.
 
-    def __init__(self, limit: int):
-        self.values: dict[int, np.ndarray] = {}
+    The graph starts with the lifted inputs (their values: the argument symbols) and is
+    extended (``graph_of(..., extend=)``) each time a value is asked for - by a branch guard
+    while ``f`` runs, then by the output - so every node is evaluated once.
+    """
+
+    def __init__(self, limit: int, inputs: Sequence[Tensor], symbols: Sequence[Any]):
         self.limit = limit
-        self.alive: list[Tensor] = []  # replayed tensors stay alive so their ids stay unique
+        self.inputs = tuple(inputs)
+        self.graph: Graph = graph_of([], self.inputs)
+        self.values: list[np.ndarray] = [np.asarray(s, dtype=object) for s in symbols]
 
-    def check_size(self, t: Tensor, what: str) -> None:
-        if t.size > self.limit:
+    def check_size(self, node: Node, what: str) -> None:
+        if node.size > self.limit:
             raise LiftTooLarge(
-                f"lift: {what} of shape {t.shape} has {t.size} elements, more than the limit "
-                f"symdiff.config.max_elements = {self.limit}; pass max_elements= to lift "
+                f"lift: {what} of shape {node.shape} has {node.size} elements, more than the "
+                f"limit symdiff.config.max_elements = {self.limit}; pass max_elements= to lift "
                 "a larger computation"
             )
 
-    def value(self, t: Any) -> np.ndarray:
-        if not isinstance(t, Tensor):
-            return constant_array(t)
-        found = self.values.get(id(t))
-        return constant_array(t.data) if found is None else found
-
-    def run(self, op, args: list, params: dict, traced: Tensor) -> np.ndarray:
+    def run(self, node: Node, args: list) -> np.ndarray:
+        op, params = node.op, node.params
         if op.sympy is None:
             raise LiftError(f"lift: op {op.name!r} has no symbolic rule")
         try:
@@ -159,25 +134,31 @@ class _Replay:
                 out = np.asarray(op.sympy(NS, *args, **params), dtype=object)
         except (TypeError, ValueError, AttributeError) as exc:
             raise LiftError(f"lift: the symbolic rule of op {op.name!r} failed: {exc}") from None
-        if out.shape != traced.shape:
+        if out.shape != node.shape:
             raise LiftError(
                 f"lift: op {op.name!r} gave a symbolic result of shape {out.shape}, "
-                f"expected {traced.shape}"
+                f"expected {node.shape}"
             )
         return out
 
-    def replay(self, roots: list[Tensor]) -> None:
-        # recorded=True: conditions (comparisons, masks) are replayed, not frozen.
-        for t in toposort(roots, recorded=True):
-            if id(t) in self.values:
+    def replay(self, roots: list[Tensor]) -> list[np.ndarray]:
+        """Evaluate what ``roots`` need that is not known yet; return the roots' values."""
+        # Every recorded op is a node, so conditions (comparisons, masks) are replayed, not
+        # frozen. The graph is kept before evaluating: after a failure the next call resumes.
+        self.graph = graph = graph_of(roots, self.inputs, extend=self.graph)
+        for node in graph.nodes[len(self.values) :]:
+            if node.op is None:
+                self.values.append(constant_array(node.value))
                 continue
-            self.alive.append(t)
-            if t._op is None:
-                self.values[id(t)] = constant_array(t.data)
-                continue
-            self.check_size(t, f"tensor (output of op {t._op.name!r})")
-            args = [self.value(p) for p in t._parents]
-            self.values[id(t)] = self.run(t._op, args, t._params, t)
+            self.check_size(node, f"tensor (output of op {node.op.name!r})")
+            self.values.append(self.run(node, [self.values[i] for i in node.inputs]))
+        return [self.values[i] for i in graph.outputs]
+
+    def op_name(self, t: Tensor) -> str | None:
+        """The name of the op that computed ``t`` (None for a leaf: an input or a constant)."""
+        self.graph = graph = graph_of([t], self.inputs, extend=self.graph)
+        node = graph.nodes[graph.outputs[0]]
+        return None if node.op is None else node.op.name
 
 
 def lift(
@@ -247,9 +228,7 @@ def lift(
     arg_names = _arg_names(f, len(example_args), names)
     held = _param_set(params, arg_names)
     call, inputs, symbols = _inputs(example_args, arg_names, limit)
-    replay = _Replay(limit)
-    for name, t in inputs.items():
-        replay.values[id(t)] = np.asarray(symbols[name], dtype=object)
+    replay = _Replay(limit, list(inputs.values()), [symbols[name] for name in inputs])
     tracer = _BranchTracer(replay, symbols, record=bool(guards))
     with autodiff.enable_grad(), tracing("lift"), traced_bool_hook(tracer):
         try:
@@ -262,8 +241,7 @@ def lift(
     if not isinstance(out, Tensor):
         raise_if_not_array(out, f)
         out = Tensor(np.asarray(out))
-    replay.replay([out])
-    output = replay.value(out)
+    (output,) = replay.replay([out])
     lifted_names = list(inputs)
     return Lifted(
         output=output[()] if output.ndim == 0 else output,
@@ -359,15 +337,15 @@ class _BranchTracer:
 
     def condition(self, t: Tensor) -> sp.Basic:
         """The symbolic value of the one-element tensor ``t`` as a condition."""
-        self.replay.replay([t])
-        value = self.replay.value(t).ravel()[0]
+        value = self.replay.replay([t])[0].ravel()[0]
         if isinstance(value, sp.logic.boolalg.Boolean):
             return value
         return sp.Ne(value, 0)
 
     def __call__(self, t: Tensor) -> bool:
         taken = bool(t.data)
-        op = f"op {t._op.name!r}" if t._op is not None else "a lifted argument"
+        name = self.replay.op_name(t)
+        op = f"op {name!r}" if name is not None else "a lifted argument"
         try:
             cond = self.condition(t)
         except LiftError as exc:
@@ -401,7 +379,7 @@ def _inputs(example_args: tuple, arg_names: list[str], limit: int) -> tuple[list
     """Call arguments (liftable ones as fresh graph inputs), inputs and symbols by name."""
     call, inputs, symbols = list(example_args), {}, {}
     for i, (name, value) in enumerate(zip(arg_names, example_args)):
-        if not _is_liftable(value):
+        if not is_liftable(value):
             continue
         data = np.asarray(value.data if isinstance(value, Tensor) else value)
         if data.dtype.kind in "iu":
