@@ -337,13 +337,14 @@ class ArrayLifted:
     Examples
     --------
     >>> import numpy as np, autodiff as ad, symdiff
-    >>> rosen = lambda x: (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
+    >>> def rosen(x):
+    ...     return (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
     >>> prog = symdiff.lift(rosen, np.zeros(10**5), mode="array")
     >>> print(prog)
     def rosen(x):  # x: (100000,)
-        t12[i] = (1 - x[:-1][i])**2 + 100*(x[1:][i] - x[:-1][i]**2)**2  # (99999,)
-        t13 = sum(t12)  # ()
-        return t13
+        t13[i] = (1 - x[:-1][i])**2 + 100*(x[1:][i] - x[:-1][i]**2)**2  # (99999,)
+        t14 = sum(t13)  # ()
+        return t14
     >>> float(prog.evaluate(np.ones(10**5)))
     0.0
     >>> prog.hessian_structure()[0][:5]

@@ -242,10 +242,10 @@ def lift(
     (x**2, (Guard(x > 0, taken=True),))
     >>> big = symdiff.lift(lambda x: ad.sum(ad.exp(x) * x), np.ones(10**6))
     >>> print(big)
-    def <lambda>(x):  # x: (1000000,)
-        t3[i] = x[i]*exp(x[i])  # (1000000,)
-        t4 = sum(t3)  # ()
-        return t4
+    def f(x):  # x: (1000000,)
+        t2[i] = x[i]*exp(x[i])  # (1000000,)
+        t3 = sum(t2)  # ()
+        return t3
     """
     if mode not in ("auto", "scalar", "array"):
         raise ValueError(f"lift: mode must be 'auto', 'scalar' or 'array', got {mode!r}")

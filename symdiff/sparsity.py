@@ -506,7 +506,7 @@ def hessian_sparsity(graph, wrt: int = 0) -> tuple[np.ndarray, np.ndarray]:
     >>> graph, _ = trace_graph(lambda x: (100 * (x[1:] - x[:-1] ** 2) ** 2).sum(), np.ones(3))
     >>> rows, cols = hessian_sparsity(graph)
     >>> list(zip(rows.tolist(), cols.tolist()))
-    [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (2, 1)]
+    [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (2, 1), (2, 2)]
     """
     if not 0 <= int(wrt) < len(graph.inputs):
         raise ValueError(

@@ -282,3 +282,20 @@ def test_lift_verbose_reports_its_stages(capsys):
     symdiff.lift(rosenbrock, np.zeros(10**4), mode="array", verbose=True)
     err = capsys.readouterr().err
     assert "lift: trace" in err and "lift: array program" in err and "lift: done in" in err
+
+
+@pytest.mark.parametrize(
+    "module", ["symdiff.array_lift", "symdiff.sparsity", "symdiff.progress", "symdiff.lift"]
+)
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_public_exports():
+    assert symdiff.ArrayLifted is ArrayLifted
+    assert symdiff.hessian_sparsity is not None and symdiff.color_columns is not None
+    assert set(symdiff.__all__) <= set(dir(symdiff))
