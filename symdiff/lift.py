@@ -178,8 +178,9 @@ def lift(
     chains fused into one formula of a generic element), whose size does not grow with the
     array sizes. ``mode="auto"`` (the default) estimates the scalar lift's size from the traced
     shapes before expanding anything (:func:`symdiff.array_lift.estimate_scalar_terms`: elements
-    times formula size per op, ``2 m n k`` per matmul) and takes the scalar lift up to
-    ``symdiff.array_lift.AUTO_SCALAR_TERMS`` (50,000) estimated terms, the array program above.
+    times per-element formula size, summed over the ops; a matmul counts ``m n k``) and takes
+    the scalar lift up to ``symdiff.array_lift.AUTO_SCALAR_TERMS`` (20,000) estimated terms,
+    the array program above.
     ``mode="scalar"`` on a computation estimated above ``symdiff.config.max_terms`` (2,000,000
     where unset) raises :class:`~symdiff.LiftTooLarge` at once, naming the estimate.
 

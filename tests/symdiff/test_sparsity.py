@@ -238,7 +238,7 @@ def build(steps):
     return f
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(programs())
 def test_random_programs_structure_equals_scalar_mode(steps):
     f = build(steps)
