@@ -83,7 +83,8 @@ def dot(a, b) -> Tensor:
     >>> ad.dot(ad.tensor([1.0, 2.0]), ad.tensor([3.0, 4.0]))
     tensor(11.)
     """
-    sa, sb = _shape(a), _shape(b)
+    a, b = _operands((a, b))
+    sa, sb = a.shape, b.shape
     if len(sa) == 0 or len(sb) == 0:
         return mul(a, b)
     ka, kb = (len(sa) - 1, len(sb) - 2 if len(sb) > 1 else 0)
