@@ -179,7 +179,7 @@ def lift(
     array sizes. ``mode="auto"`` (the default) estimates the scalar lift's size from the traced
     shapes before expanding anything (:func:`symdiff.array_lift.estimate_scalar_terms`: elements
     times per-element formula size, summed over the ops; a matmul counts ``m n k``) and takes
-    the scalar lift up to ``symdiff.array_lift.AUTO_SCALAR_TERMS`` (20,000) estimated terms,
+    the scalar lift up to ``symdiff.array_lift.AUTO_SCALAR_TERMS`` (100,000) estimated terms,
     the array program above.
     ``mode="scalar"`` on a computation estimated above ``symdiff.config.max_terms`` (2,000,000
     where unset) raises :class:`~symdiff.LiftTooLarge` at once, naming the estimate.
