@@ -49,6 +49,9 @@ element), ``logsumexp(A @ X)`` with a dense ``X`` up to about 7 x 7."""
 _ELEMENTWISE_KINDS = {"linear", "where", "mul", "div", "pow", "nonlinear", "kink", "zero"}
 _REDUCTIONS = {"sum", "max", "min", "prod", "stable_shift"}
 _AXES = "ijklmnpqrs"
+# A formula is counted at most this much larger than the terms its own op adds: beyond it,
+# its size can only come from reused subexpressions, which SymPy shares (``x = x * x``).
+_SHARED = 64
 
 
 def _is_elementwise(node: Node, graph: Graph) -> bool:
@@ -72,44 +75,39 @@ def estimate_scalar_terms(graph: Graph) -> int:
     The sum over nodes of elements x per-element formula size: the formula of one element
     of an elementwise op is one node over its operands' formulas, a reduction's holds its
     group of operand formulas, a matmul ``(m, k) @ (k, n)`` element ``k`` products (so the
-    node counts ``m n k`` times its operands' sizes). A formula is never counted as larger
-    than all the scalar values built before it (SymPy shares equal subexpressions, so
-    ``x = x * x`` repeated stays small). Computed from shapes alone, in time linear in the
-    number of nodes.
+    node counts ``m n k`` times its operands' sizes). A formula is counted at most 64 terms
+    larger than what its own op adds (SymPy shares equal subexpressions, so ``x = x * x``
+    repeated stays small). Computed from shapes alone, in time linear in the number of nodes.
 
     Examples
     --------
     >>> import numpy as np, autodiff as ad
     >>> g, _ = ad.trace_graph(lambda a, x: ad.sum(a @ x), np.ones((3, 4)), np.ones((4, 5)))
-    >>> estimate_scalar_terms(g)  # 12 + 20 symbols, 15 x (4 x 2 + 1) matmul, 1 x 136 sum
-    303
+    >>> estimate_scalar_terms(g)  # 12 + 20 symbols, 15 x (4 x 2 + 1) matmul, sum 64 + 15
+    246
     """
     per_element: list[int] = [1] * len(graph.nodes)
-    built = 0  # scalar values built so far: a bound on any formula's distinct nodes
     total = 0
     for node in graph.nodes:
         i = node.index
         if node.op is None:
-            built += node.size
             total += node.size if node.is_input else 0
             continue
         operands = [graph.nodes[j] for j in node.inputs]
         sizes = [per_element[j] for j in node.inputs]
         name = node.op.name
         if name == "matmul" and len(operands) == 2:
-            k = int(operands[0].shape[-1]) if operands[0].shape else 1
-            s = k * (sizes[0] + sizes[1]) + 1
+            width = 2 * (int(operands[0].shape[-1]) if operands[0].shape else 1)
+            s = width // 2 * (sizes[0] + sizes[1]) + 1
         elif name in _REDUCTIONS:
-            group = operands[0].size // max(node.size, 1)
-            s = group * sizes[0] + 1
+            width = operands[0].size // max(node.size, 1)
+            s = width * sizes[0] + 1
         elif node.op.sympy == STRUCTURAL or name in ("reshape", "transpose", "getitem"):
-            s = max(sizes, default=1)
+            width, s = 0, max(sizes, default=1)
         else:
-            s = 1 + sum(sizes)
-        s = min(s, built + 1)
+            width, s = 1, 1 + sum(sizes)
         per_element[i] = s
-        total += node.size * s
-        built += node.size * (s if name == "matmul" or name in _REDUCTIONS else 1)
+        total += node.size * min(s, _SHARED + width)
     return int(total)
 
 

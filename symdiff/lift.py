@@ -336,10 +336,13 @@ def choose_lift(f, example_args, mode: str, options: dict, progress) -> ArrayLif
     if mode == "scalar" or (mode == "auto" and estimate <= AUTO_SCALAR_TERMS):
         # the scalar replay's own work estimate (estimate_terms), checked before any expansion
         limit = scalar_terms_limit(options)
-        work = sum(estimate_terms(node, graph) for node in graph.nodes if node.op is not None)
+        terms = [(estimate_terms(n, graph), n.op.name) for n in graph.nodes if n.op is not None]
+        work = sum(t for t, _ in terms)
         if work > limit:
+            top = max(terms)
             raise LiftTooLarge(
                 f"lift: the scalar (element-wise) lift would build about {work} expression "
+                f"terms (the largest: op {top[1]!r}, about {top[0]}) "
                 f"terms ({len(graph)} graph nodes), more than the limit symdiff.config.max_terms "
                 f"= {limit}; use mode='array' (or mode='auto') for an array program whose size "
                 "is the number of ops, or pass max_terms="
