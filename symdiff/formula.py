@@ -144,7 +144,7 @@ def _from_callable(f: Callable, args: Sequence | None) -> Lifted:
     if args is None:
         n = len([p for p in inspect.signature(f).parameters.values() if p.default is p.empty])
         args = [0.5] * n
-    return lift(f, *args)
+    return lift(f, *args, mode="scalar")  # formulas are element-wise
 
 
 def _source(f_or_expr: Any, args: Sequence | None) -> tuple[sp.Expr, tuple]:

@@ -21,16 +21,18 @@ import sympy as sp
 
 import autodiff
 from autodiff.grad_mode import traced_bool_hook, tracing
-from autodiff.graph import Graph, Node, graph_of
+from autodiff.graph import Graph, Node, graph_of, trace_graph
 from autodiff.ops import STRUCTURAL
 from autodiff.tensor import Tensor
 
+from .array_lift import AUTO_SCALAR_TERMS, ArrayLifted, estimate_scalar_terms
 from .dag import deep_recursion
 from .errors import LiftError, LiftTooLarge, TracerBoolConversionError, TracerConversionError
 from .functions import NS
 from .lifted import Guard, Lifted
 from .numbers import constant_array, sympy_number
 from .numbers import sympify_array as _sympify_array
+from .progress import stage
 from .settings import config
 
 __all__ = ["constant_array", "is_liftable", "lift", "symbol_array", "sympy_number"]
@@ -212,6 +214,197 @@ class _Replay:
 
 
 def lift(
+    f: Callable,
+    *example_args: Any,
+    mode: str = "auto",
+    verbose: bool | None = None,
+    **options: Any,
+) -> Lifted | ArrayLifted:
+    """Trace ``f`` on example arguments and lift it: scalar SymPy expressions or an array program.
+
+    ``mode="scalar"`` replays the traced graph over SymPy symbols, one expression per array
+    element (a :class:`~symdiff.Lifted`; see below). ``mode="array"`` keeps the program at the
+    level of arrays (a :class:`~symdiff.ArrayLifted`: one entry per recorded op, elementwise
+    chains fused into one formula of a generic element), whose size does not grow with the
+    array sizes. ``mode="auto"`` (the default) estimates the scalar lift's size from the traced
+    shapes before expanding anything (:func:`symdiff.array_lift.estimate_scalar_terms`: elements
+    times per-element formula size, summed over the ops; a matmul counts ``m n k``) and takes
+    the scalar lift up to ``symdiff.array_lift.AUTO_SCALAR_TERMS`` (100,000) estimated terms,
+    the array program above.
+    ``mode="scalar"`` on a computation estimated above ``symdiff.config.max_terms`` (2,000,000
+    where unset) raises :class:`~symdiff.LiftTooLarge` at once, naming the estimate.
+
+    A lift taking longer than 2 s reports its stages and elapsed time on stderr (when it is a
+    terminal; ``verbose=True`` always, ``verbose=False`` never), and every stage goes to the
+    ``logging.getLogger("hybriddiff")`` logger (:mod:`symdiff.progress`).
+
+    Floating-point arguments (numbers, arrays, Tensors) become real symbols: a scalar ``x``
+    becomes ``x``, an array ``W`` becomes element symbols ``W[0, 0]``, ``W[0, 1]``, ...; a
+    Python or NumPy integer scalar counts as a float (JAX's weak typing: ``lift(f, 3)`` is
+    ``lift(f, 3.0)``). Other arguments (bools, integer arrays, strings, callables) are passed
+    through unchanged. Symbol names come from ``f``'s parameter names unless ``names`` is
+    given. Arguments named (or indexed) in ``params`` stay symbolic but are not differentiated
+    (data, hyper-parameters).
+
+    Nothing is frozen silently. Turning a traced value into a Python number or NumPy array
+    (``float(x)``, ``math.atan(x)``, ``np.asarray(x)``) raises
+    :class:`~symdiff.TracerConversionError`; Python control flow on a value that depends on a
+    variable (``if x > 0``, ``while``, ``max(x, 0)``) raises
+    :class:`~symdiff.TracerBoolConversionError`: write such branches with ``ad.where``,
+    ``ad.maximum``, ``ad.abs`` (lifted to ``Piecewise``, ``Max``...). With ``guards=True``
+    (scalar mode only) each such branch is instead taken as at the example point and recorded
+    as a :class:`~symdiff.Guard` (``Lifted.guards``).
+
+    Parameters
+    ----------
+    f : callable
+        Written with autodiff operations.
+    *example_args
+        One value per argument of ``f``; they fix the shapes.
+    mode : {"auto", "scalar", "array"}
+        Which lift (see above).
+    verbose : bool or None
+        Progress on stderr: always, never, or (None) when slow and interactive.
+    names : sequence of str, optional
+        Symbol names, one per argument.
+    params : str, int or sequence of them
+        Arguments held symbolic but left out of ``variables``.
+    max_elements : int, optional
+        Largest tensor size allowed in scalar mode (default ``symdiff.config.max_elements``).
+    guards : bool
+        Record Python branches on traced values as guards instead of raising (scalar mode).
+    max_terms : int, optional
+        Largest estimated number of expression terms of a scalar lift (default
+        ``symdiff.config.max_terms``).
+
+    Returns
+    -------
+    Lifted or ArrayLifted
+
+    Examples
+    --------
+    >>> import numpy as np, autodiff as ad, symdiff
+    >>> lifted = symdiff.lift(lambda x, y: ad.sin(x) * y, 1.0, 2.0)
+    >>> lifted.expr
+    y*sin(x)
+    >>> lifted.gradient()
+    [y*cos(x), sin(x)]
+    >>> def f(x):
+    ...     return x**2 if x > 0 else -x
+    >>> branchy = symdiff.lift(f, 1.0, guards=True)
+    >>> branchy.expr, branchy.guards
+    (x**2, (Guard(x > 0, taken=True),))
+    >>> big = symdiff.lift(lambda x: ad.sum(ad.exp(x) * x), np.ones(10**6))
+    >>> print(big)
+    def f(x):  # x: (1000000,)
+        t2[i] = x[i]*exp(x[i])  # (1000000,)
+        t3 = sum(t2)  # ()
+        return t3
+    """
+    if mode not in ("auto", "scalar", "array"):
+        raise ValueError(f"lift: mode must be 'auto', 'scalar' or 'array', got {mode!r}")
+    with stage("lift", verbose) as progress:
+        chosen = choose_lift(f, example_args, mode, options, progress)
+        if chosen is not None:
+            return chosen
+        progress.step("scalar replay")
+        if "max_terms" in options and "max_terms" not in _SCALAR_OPTIONS:
+            options = {k: v for k, v in options.items() if k != "max_terms"}
+        return _lift_scalar(f, *example_args, **options)
+
+
+def scalar_terms_limit(options: dict | None = None) -> int:
+    """The largest estimated size of a scalar lift (``max_terms=`` or ``config.max_terms``)."""
+    given = (options or {}).get("max_terms")
+    return int(given) if given is not None else int(getattr(config, "max_terms", 2_000_000))
+
+
+def choose_lift(f, example_args, mode: str, options: dict, progress) -> ArrayLifted | None:
+    """The array program when ``mode`` (or the size estimate) calls for one, else None."""
+    names = options.get("names")
+    arg_names = _arg_names(f, len(example_args), names)
+    if mode == "array" and options.get("guards"):
+        raise LiftError("lift: guards=True records branches of the scalar lift; use mode='scalar'")
+    progress.step("trace")
+    try:
+        graph, input_names = trace_program(f, example_args, arg_names)
+    except Exception:
+        if mode == "array":
+            raise
+        return None  # the scalar lift reports the problem in its own words
+    estimate = estimate_scalar_terms(graph)
+    if mode == "scalar" or (mode == "auto" and estimate <= AUTO_SCALAR_TERMS):
+        # the scalar replay's own work estimate (estimate_terms), checked before any expansion
+        limit = scalar_terms_limit(options)
+        terms = [(estimate_terms(n, graph), n.op.name) for n in graph.nodes if n.op is not None]
+        work = sum(t for t, _ in terms)
+        if work > limit:
+            top = max(terms)
+            raise LiftTooLarge(
+                f"lift: the scalar (element-wise) lift would build about {work} expression "
+                f"terms (the largest: op {top[1]!r}, about {top[0]}) "
+                f"terms ({len(graph)} graph nodes), more than the limit symdiff.config.max_terms "
+                f"= {limit}; use mode='array' (or mode='auto') for an array program whose size "
+                "is the number of ops, or pass max_terms="
+            )
+        return None
+    progress.step("array program", f"{len(graph)} graph nodes, scalar estimate {estimate}")
+    held = _param_set(options.get("params", ()), arg_names)
+    unknown = sorted(set(options) - _SCALAR_OPTIONS - {"max_terms"})
+    if unknown:
+        raise TypeError(f"lift: unexpected keyword argument(s) {unknown}")
+    variables = [n for n in input_names if arg_names.index(n) not in held]
+    title = getattr(f, "__name__", "f")
+    title = title if title.isidentifier() else "f"
+    return ArrayLifted(
+        graph,
+        input_names,
+        variables,
+        fn=f,
+        example_args=example_args,
+        arg_names=arg_names,
+        title=title,
+    )
+
+
+def trace_program(f: Callable, example_args: tuple, arg_names: list[str]):
+    """Trace ``f`` into a graph whose inputs are the liftable arguments (ints become floats).
+
+    Returns ``(graph, input_names)``. Python control flow on a traced value raises
+    :class:`~symdiff.TracerBoolConversionError`, a conversion to a number
+    :class:`~symdiff.TracerConversionError`.
+    """
+    call, input_names = list(example_args), []
+    for i, (name, value) in enumerate(zip(arg_names, example_args)):
+        if is_liftable(value):
+            data = np.asarray(value.data if isinstance(value, Tensor) else value)
+            call[i] = data.astype(np.float64) if data.dtype.kind in "iu" else data
+            input_names.append(name)
+
+    def refuse(t: Tensor) -> bool:
+        raise TracerBoolConversionError(
+            "lift(mode='array'): bool() of a traced value: Python control flow (if / while / "
+            "and / or / max(...)) on a value that depends on a lifted variable would freeze the "
+            "branch taken at the example point; write it with ad.where(cond, a, b) (or "
+            "ad.maximum / ad.abs), or use mode='scalar' with guards=True"
+        )
+
+    with traced_bool_hook(refuse):
+        try:
+            graph, out = trace_graph(f, *call)
+        except TracerConversionError:
+            raise
+        except TypeError as exc:
+            _reraise_conversion(exc)
+            raise
+    if len(graph.inputs) != len(input_names):
+        raise LiftError(
+            f"lift: traced {len(graph.inputs)} input(s) for the lifted arguments {input_names}"
+        )
+    return graph, input_names
+
+
+def _lift_scalar(
     f: Callable,
     *example_args: Any,
     names: Sequence[str] | None = None,
@@ -464,3 +657,6 @@ def _flat(symbols: dict, names: list[str]) -> tuple[sp.Symbol, ...]:
         s = symbols[name]
         out.extend(s.ravel().tolist() if isinstance(s, np.ndarray) else [s])
     return tuple(out)
+
+
+_SCALAR_OPTIONS = set(inspect.signature(_lift_scalar).parameters) - {"f", "example_args"}
