@@ -6,8 +6,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import sys
+
 import numpy as np
-import sympy as sp
 
 import autodiff
 
@@ -16,6 +17,25 @@ from .compiled import Compiled
 from .options import CODEGEN_VERSION, DERIVATIVES, check_options
 
 # symdiff and the code generator are imported on a cache miss only: a warm start skips both.
+# SymPy itself is imported on first use, so that a warm array-mode start never loads it.
+
+
+class _LazySympy:
+    """``sp``: the sympy module, imported on first attribute access."""
+
+    def __getattr__(self, name: str):
+        import sympy
+
+        return getattr(sympy, name)
+
+
+sp = _LazySympy()
+
+
+def _is_sympy(obj) -> bool:
+    """Whether ``obj`` is a SymPy object (without importing SymPy when nothing could be)."""
+    sympy = sys.modules.get("sympy")
+    return sympy is not None and isinstance(obj, sympy.Basic)
 
 
 @dataclass
@@ -179,7 +199,8 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
     params: Sequence[Any] | None = None,
     names: Sequence[str] | None = None,
     guards: bool = False,
-) -> Compiled:
+    mode: str = "auto",
+) -> Compiled | Any:
     """Compile the value, gradient and Hessian of a scalar function to numba kernels.
 
     Parameters
@@ -224,6 +245,20 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
     (2, 2, 2)
     """
     target, dtype, kinds = check_options(target, dtype, derivatives)
+    if mode not in ("auto", "scalar", "array"):
+        raise ValueError(f"compile: unknown mode {mode!r}; choose 'auto', 'scalar' or 'array'")
+    if mode == "array" or mode == "auto" and not _is_sympy(f) and _array_mode_fits(
+        f, example_args, target, wrt, names, guards, params
+    ):
+        if guards or names is not None or wrt is not None:
+            raise TypeError("compile: mode='array' takes neither guards=, names= nor wrt=")
+        if _is_sympy(f) or _is_lifted(f) or not callable(f):
+            raise TypeError("compile: mode='array' compiles a callable with example arguments")
+        from .arrays.compiled import compile_array
+
+        return compile_array(
+            f, *example_args, target=target, dtype=dtype, kinds=kinds, params=params
+        )
     problem = _problem(f, example_args, wrt, params, names, guards)
     request, guard_request = problem.srepr(), problem.guard_request()
     key = request_key(target, dtype, kinds, *request, guard_request)
@@ -237,6 +272,28 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
         request=request,
         guard_request=guard_request,
     )
+
+
+AUTO_ARRAY_ELEMENTS = 64  # mode="auto": more floating elements than this -> array mode
+
+
+def _array_mode_fits(f, example_args, target, wrt, names, guards, params) -> bool:
+    """mode="auto": a callable with large floating arguments that array mode can compile."""
+    if not callable(f) or _is_lifted(f) or not example_args:
+        return False
+    if guards or names is not None or wrt is not None or target not in ("cpu", "parallel"):
+        return False
+    from .arrays.compiled import _is_float, param_positions
+
+    try:
+        positions = param_positions(f, params, len(example_args))
+    except ValueError:
+        return False
+    floats = [i for i, a in enumerate(example_args) if _is_float(a)]
+    if 0 not in floats or any(i not in positions for i in floats if i):
+        return False
+    total = sum(int(np.size(getattr(example_args[i], "data", example_args[i]))) for i in floats)
+    return total > AUTO_ARRAY_ELEMENTS
 
 
 def _module(

@@ -108,8 +108,23 @@ def plan(graph) -> Program:
     cluster_of: dict[int, int] = {}
     clusters: list[list[int]] = []
     shapes: list[tuple[int, ...]] = []
-    # deps[k]: the clusters node k depends on (its own included), to keep clusters acyclic
-    deps: list[frozenset[int]] = []
+    # ndeps[k]: the clusters node k reads directly or through non-cluster ops; cdeps[c]: the
+    # same for the external operands of cluster c. A node may join cluster c only if none of
+    # its other operands reaches c, so that the clusters stay acyclic.
+    ndeps: list[frozenset[int]] = []
+    cdeps: list[set[int]] = []
+
+    def reaches(start: frozenset[int], target: int) -> bool:
+        seen, todo = set(), list(start)
+        while todo:
+            c = todo.pop()
+            if c == target:
+                return True
+            if c not in seen:
+                seen.add(c)
+                todo.extend(cdeps[c])
+        return False
+
     for node in nodes:
         mine: int | None = None
         if node.op is not None and node.op.name in ELEMENTWISE:
@@ -117,18 +132,24 @@ def plan(graph) -> Program:
                 c = cluster_of.get(o)
                 if c is None or shapes[c] != tuple(node.shape) or mine is not None:
                     continue
-                if all(cluster_of.get(q) == c or c not in deps[q] for q in node.inputs):
+                if all(cluster_of.get(q) == c or not reaches(ndeps[q], c) for q in node.inputs):
                     mine = c
             if mine is None:
                 mine = len(clusters)
                 clusters.append([])
                 shapes.append(tuple(node.shape))
+                cdeps.append(set())
             clusters[mine].append(node.index)
             cluster_of[node.index] = mine
-        d: set[int] = set() if mine is None else {mine}
-        for o in node.inputs:
-            d |= deps[o]
-        deps.append(frozenset(d))
+            for q in node.inputs:
+                if cluster_of.get(q) != mine:
+                    cdeps[mine] |= ndeps[q]
+            ndeps.append(frozenset({mine}))
+        else:
+            d: set[int] = set()
+            for o in node.inputs:
+                d |= ndeps[o]
+            ndeps.append(frozenset(d))
     # units: every cluster, every other op node; ordered by a depth-first topological sort
     unit_of: dict[int, int] = {}
     units: list[Unit] = []
