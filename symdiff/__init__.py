@@ -10,6 +10,7 @@ Examples
 
 from __future__ import annotations
 
+from .array_lift import ArrayLifted, ArrayNode
 from .calculus import derivative, gradient, hessian, jacobian
 from .cli import formula_cli
 from .consistency import ConsistencyReport, check_consistency
@@ -30,8 +31,10 @@ from .numeric import numpy_function
 from .parse import parse_expression
 from .settings import Config, config
 from .simplify import collapse_named, simplify_expr, simplify_exprs
+from .sparsity import color_columns, hessian_sparsity, recover_from_products
 
 __all__ = [
+    "ArrayLifted", "ArrayNode", "color_columns", "hessian_sparsity", "recover_from_products",
     "Config", "ConsistencyError", "ConsistencyReport", "Formula", "Guard", "GuardError",
     "LiftError", "LiftTooLarge", "TracerBoolConversionError", "TracerConversionError",
     "Lifted", "NS", "SparseHessian", "check_consistency", "collapse_named", "config",

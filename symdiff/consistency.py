@@ -13,7 +13,7 @@ import autodiff
 from autodiff.tensor import Tensor
 
 from .errors import ConsistencyError
-from .lift import _is_liftable, lift
+from .lift import is_liftable, lift
 from .numeric import evaluate
 
 
@@ -75,7 +75,7 @@ class _Flat:
 
     def __init__(self, f: Callable, args: Sequence[Any]):
         self.f, self.args = f, list(args)
-        self.slots = [i for i, a in enumerate(args) if _is_liftable(a)]
+        self.slots = [i for i, a in enumerate(args) if is_liftable(a)]
         self.shapes = [np.shape(getattr(args[i], "data", args[i])) for i in self.slots]
         parts = [np.asarray(getattr(args[i], "data", args[i]), float).ravel() for i in self.slots]
         self.x0 = np.concatenate(parts) if parts else np.zeros(0)

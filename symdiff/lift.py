@@ -1,8 +1,10 @@
 """``lift``: trace a function with autodiff Tensors, then replay the graph over SymPy values.
 
-``lift`` is one more interpreter of autodiff's op table: each recorded node is evaluated with
+``lift`` is one more interpreter of autodiff's op table. It reads the recorded computation only
+through the public graph IR (:func:`autodiff.graph.graph_of`): each op node is evaluated with
 its op's symbolic rule on NumPy object arrays (``op.sympy(NS, *arrays, **params)``, or the
-NumPy forward itself for ``STRUCTURAL`` ops).
+NumPy forward itself for ``STRUCTURAL`` ops), input nodes are the argument symbols and constant
+nodes become exact SymPy numbers (:mod:`symdiff.numbers`).
 """
 
 from __future__ import annotations
@@ -12,65 +14,27 @@ import linecache
 import os
 import sys
 from collections.abc import Callable, Sequence
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 import autodiff
-from autodiff.engine import toposort
 from autodiff.grad_mode import traced_bool_hook, tracing
+from autodiff.graph import Graph, Node, graph_of, trace_graph
 from autodiff.ops import STRUCTURAL
 from autodiff.tensor import Tensor
 
+from .array_lift import AUTO_SCALAR_TERMS, ArrayLifted, estimate_scalar_terms
 from .errors import LiftError, LiftTooLarge, TracerBoolConversionError, TracerConversionError
 from .functions import NS
 from .lifted import Guard, Lifted
+from .numbers import constant_array, sympy_number
+from .numbers import sympify_array as _sympify_array
+from .progress import stage
 from .settings import config
 
-
-# --- constants --------------------------------------------------------------------------------
-def sympy_number(v: Any) -> sp.Basic:
-    """A clean SymPy number for ``v``: integral floats become Integers, 0.25 becomes 1/4."""
-    if isinstance(v, bool | np.bool_):
-        return sp.true if v else sp.false
-    if isinstance(v, int | np.integer):
-        return sp.Integer(int(v))
-    if isinstance(v, complex | np.complexfloating):
-        return sp.sympify(complex(v))
-    v = float(v)
-    if not np.isfinite(v):
-        return sp.nan if np.isnan(v) else (sp.oo if v > 0 else -sp.oo)
-    if v == int(v) and abs(v) < 2**53:
-        return sp.Integer(int(v))
-    frac = Fraction(v).limit_denominator(1000)
-    if float(frac) == v:
-        return sp.Rational(frac.numerator, frac.denominator)
-    return sp.Float(v)
-
-
-def constant_array(data: Any) -> np.ndarray:
-    """An object array of SymPy numbers holding ``data``."""
-    arr = np.asarray(data)
-    cache: dict = {}
-    out = np.empty(arr.shape, dtype=object)
-    for idx, v in np.ndenumerate(arr):
-        key = (type(v), v)
-        if key not in cache:
-            cache[key] = sympy_number(v)
-        out[idx] = cache[key]
-    return out
-
-
-def _sympify_array(arr: Any) -> np.ndarray:
-    arr = np.asarray(arr, dtype=object)
-    if all(isinstance(v, sp.Basic) for v in arr.flat):
-        return arr
-    out = np.empty(arr.shape, dtype=object)
-    for idx, v in np.ndenumerate(arr):
-        out[idx] = v if isinstance(v, sp.Basic) else sympy_number(v)
-    return out
+__all__ = ["constant_array", "is_liftable", "lift", "symbol_array", "sympy_number"]
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -91,7 +55,19 @@ def _arg_names(f: Callable, n: int, names: Sequence[str] | None) -> list[str]:
     return names
 
 
-def _is_liftable(value: Any) -> bool:
+def is_liftable(value: Any) -> bool:
+    """True when ``lift`` turns an argument like ``value`` into symbols.
+
+    Floating-point Tensors, arrays and (nested) lists, and Python / NumPy real numbers
+    (integers count as weakly typed floats, as in JAX); bools, integer arrays, strings and
+    everything else are passed through unchanged.
+
+    Examples
+    --------
+    >>> from symdiff.lift import is_liftable
+    >>> is_liftable(1.5), is_liftable(3), is_liftable(True), is_liftable([1, 2])
+    (True, True, False, False)
+    """
     if isinstance(value, Tensor):
         return value.dtype.kind == "f"
     if isinstance(value, bool | np.bool_):
@@ -128,28 +104,29 @@ def _param_set(params: Any, names: list[str]) -> set[int]:
 
 # --- the interpreter --------------------------------------------------------------------------
 class _Replay:
-    """Values of the traced tensors as SymPy object arrays, keyed by tensor id."""
+    """Symbolic values of the nodes of one growing graph, by node index.
 
-    def __init__(self, limit: int):
-        self.values: dict[int, np.ndarray] = {}
+    The graph starts with the lifted inputs (their values: the argument symbols) and is
+    extended (``graph_of(..., extend=)``) each time a value is asked for - by a branch guard
+    while ``f`` runs, then by the output - so every node is evaluated once.
+    """
+
+    def __init__(self, limit: int, inputs: Sequence[Tensor], symbols: Sequence[Any]):
         self.limit = limit
-        self.alive: list[Tensor] = []  # replayed tensors stay alive so their ids stay unique
+        self.inputs = tuple(inputs)
+        self.graph: Graph = graph_of([], self.inputs)
+        self.values: list[np.ndarray] = [np.asarray(s, dtype=object) for s in symbols]
 
-    def check_size(self, t: Tensor, what: str) -> None:
-        if t.size > self.limit:
+    def check_size(self, node: Node, what: str) -> None:
+        if node.size > self.limit:
             raise LiftTooLarge(
-                f"lift: {what} of shape {t.shape} has {t.size} elements, more than the limit "
-                f"symdiff.config.max_elements = {self.limit}; pass max_elements= to lift "
+                f"lift: {what} of shape {node.shape} has {node.size} elements, more than the "
+                f"limit symdiff.config.max_elements = {self.limit}; pass max_elements= to lift "
                 "a larger computation"
             )
 
-    def value(self, t: Any) -> np.ndarray:
-        if not isinstance(t, Tensor):
-            return constant_array(t)
-        found = self.values.get(id(t))
-        return constant_array(t.data) if found is None else found
-
-    def run(self, op, args: list, params: dict, traced: Tensor) -> np.ndarray:
+    def run(self, node: Node, args: list) -> np.ndarray:
+        op, params = node.op, node.params
         if op.sympy is None:
             raise LiftError(f"lift: op {op.name!r} has no symbolic rule")
         try:
@@ -159,28 +136,216 @@ class _Replay:
                 out = np.asarray(op.sympy(NS, *args, **params), dtype=object)
         except (TypeError, ValueError, AttributeError) as exc:
             raise LiftError(f"lift: the symbolic rule of op {op.name!r} failed: {exc}") from None
-        if out.shape != traced.shape:
+        if out.shape != node.shape:
             raise LiftError(
                 f"lift: op {op.name!r} gave a symbolic result of shape {out.shape}, "
-                f"expected {traced.shape}"
+                f"expected {node.shape}"
             )
         return out
 
-    def replay(self, roots: list[Tensor]) -> None:
-        # recorded=True: conditions (comparisons, masks) are replayed, not frozen.
-        for t in toposort(roots, recorded=True):
-            if id(t) in self.values:
+    def replay(self, roots: list[Tensor]) -> list[np.ndarray]:
+        """Evaluate what ``roots`` need that is not known yet; return the roots' values."""
+        # Every recorded op is a node, so conditions (comparisons, masks) are replayed, not
+        # frozen. The graph is kept before evaluating: after a failure the next call resumes.
+        self.graph = graph = graph_of(roots, self.inputs, extend=self.graph)
+        for node in graph.nodes[len(self.values) :]:
+            if node.op is None:
+                self.values.append(constant_array(node.value))
                 continue
-            self.alive.append(t)
-            if t._op is None:
-                self.values[id(t)] = constant_array(t.data)
-                continue
-            self.check_size(t, f"tensor (output of op {t._op.name!r})")
-            args = [self.value(p) for p in t._parents]
-            self.values[id(t)] = self.run(t._op, args, t._params, t)
+            self.check_size(node, f"tensor (output of op {node.op.name!r})")
+            self.values.append(self.run(node, [self.values[i] for i in node.inputs]))
+        return [self.values[i] for i in graph.outputs]
+
+    def op_name(self, t: Tensor) -> str | None:
+        """The name of the op that computed ``t`` (None for a leaf: an input or a constant)."""
+        self.graph = graph = graph_of([t], self.inputs, extend=self.graph)
+        node = graph.nodes[graph.outputs[0]]
+        return None if node.op is None else node.op.name
 
 
 def lift(
+    f: Callable,
+    *example_args: Any,
+    mode: str = "auto",
+    verbose: bool | None = None,
+    **options: Any,
+) -> Lifted | ArrayLifted:
+    """Trace ``f`` on example arguments and lift it: scalar SymPy expressions or an array program.
+
+    ``mode="scalar"`` replays the traced graph over SymPy symbols, one expression per array
+    element (a :class:`~symdiff.Lifted`; see below). ``mode="array"`` keeps the program at the
+    level of arrays (a :class:`~symdiff.ArrayLifted`: one entry per recorded op, elementwise
+    chains fused into one formula of a generic element), whose size does not grow with the
+    array sizes. ``mode="auto"`` (the default) estimates the scalar lift's size from the traced
+    shapes before expanding anything (:func:`symdiff.array_lift.estimate_scalar_terms`: elements
+    times formula size per op, ``2 m n k`` per matmul) and takes the scalar lift up to
+    ``symdiff.array_lift.AUTO_SCALAR_TERMS`` (50,000) estimated terms, the array program above.
+    ``mode="scalar"`` on a computation estimated above ``symdiff.config.max_terms`` (2,000,000
+    where unset) raises :class:`~symdiff.LiftTooLarge` at once, naming the estimate.
+
+    A lift taking longer than 2 s reports its stages and elapsed time on stderr (when it is a
+    terminal; ``verbose=True`` always, ``verbose=False`` never), and every stage goes to the
+    ``logging.getLogger("hybriddiff")`` logger (:mod:`symdiff.progress`).
+
+    Floating-point arguments (numbers, arrays, Tensors) become real symbols: a scalar ``x``
+    becomes ``x``, an array ``W`` becomes element symbols ``W[0, 0]``, ``W[0, 1]``, ...; a
+    Python or NumPy integer scalar counts as a float (JAX's weak typing: ``lift(f, 3)`` is
+    ``lift(f, 3.0)``). Other arguments (bools, integer arrays, strings, callables) are passed
+    through unchanged. Symbol names come from ``f``'s parameter names unless ``names`` is
+    given. Arguments named (or indexed) in ``params`` stay symbolic but are not differentiated
+    (data, hyper-parameters).
+
+    Nothing is frozen silently. Turning a traced value into a Python number or NumPy array
+    (``float(x)``, ``math.atan(x)``, ``np.asarray(x)``) raises
+    :class:`~symdiff.TracerConversionError`; Python control flow on a value that depends on a
+    variable (``if x > 0``, ``while``, ``max(x, 0)``) raises
+    :class:`~symdiff.TracerBoolConversionError`: write such branches with ``ad.where``,
+    ``ad.maximum``, ``ad.abs`` (lifted to ``Piecewise``, ``Max``...). With ``guards=True``
+    (scalar mode only) each such branch is instead taken as at the example point and recorded
+    as a :class:`~symdiff.Guard` (``Lifted.guards``).
+
+    Parameters
+    ----------
+    f : callable
+        Written with autodiff operations.
+    *example_args
+        One value per argument of ``f``; they fix the shapes.
+    mode : {"auto", "scalar", "array"}
+        Which lift (see above).
+    verbose : bool or None
+        Progress on stderr: always, never, or (None) when slow and interactive.
+    names : sequence of str, optional
+        Symbol names, one per argument.
+    params : str, int or sequence of them
+        Arguments held symbolic but left out of ``variables``.
+    max_elements : int, optional
+        Largest tensor size allowed in scalar mode (default ``symdiff.config.max_elements``).
+    guards : bool
+        Record Python branches on traced values as guards instead of raising (scalar mode).
+
+    Returns
+    -------
+    Lifted or ArrayLifted
+
+    Examples
+    --------
+    >>> import numpy as np, autodiff as ad, symdiff
+    >>> lifted = symdiff.lift(lambda x, y: ad.sin(x) * y, 1.0, 2.0)
+    >>> lifted.expr
+    y*sin(x)
+    >>> lifted.gradient()
+    [y*cos(x), sin(x)]
+    >>> def f(x):
+    ...     return x**2 if x > 0 else -x
+    >>> branchy = symdiff.lift(f, 1.0, guards=True)
+    >>> branchy.expr, branchy.guards
+    (x**2, (Guard(x > 0, taken=True),))
+    >>> big = symdiff.lift(lambda x: ad.sum(ad.exp(x) * x), np.ones(10**6))
+    >>> print(big)
+    def f(x):  # x: (1000000,)
+        t2[i] = x[i]*exp(x[i])  # (1000000,)
+        t3 = sum(t2)  # ()
+        return t3
+    """
+    if mode not in ("auto", "scalar", "array"):
+        raise ValueError(f"lift: mode must be 'auto', 'scalar' or 'array', got {mode!r}")
+    with stage("lift", verbose) as progress:
+        chosen = choose_lift(f, example_args, mode, options, progress)
+        if chosen is not None:
+            return chosen
+        progress.step("scalar replay")
+        if "max_terms" in options and "max_terms" not in _SCALAR_OPTIONS:
+            options = {k: v for k, v in options.items() if k != "max_terms"}
+        return _lift_scalar(f, *example_args, **options)
+
+
+def scalar_terms_limit(options: dict | None = None) -> int:
+    """The largest estimated size of a scalar lift (``max_terms=`` or ``config.max_terms``)."""
+    given = (options or {}).get("max_terms")
+    return int(given) if given is not None else int(getattr(config, "max_terms", 2_000_000))
+
+
+def choose_lift(f, example_args, mode: str, options: dict, progress) -> ArrayLifted | None:
+    """The array program when ``mode`` (or the size estimate) calls for one, else None."""
+    names = options.get("names")
+    arg_names = _arg_names(f, len(example_args), names)
+    if mode == "array" and options.get("guards"):
+        raise LiftError("lift: guards=True records branches of the scalar lift; use mode='scalar'")
+    progress.step("trace")
+    try:
+        graph, input_names = trace_program(f, example_args, arg_names)
+    except Exception:
+        if mode == "array":
+            raise
+        return None  # the scalar lift reports the problem in its own words
+    estimate = estimate_scalar_terms(graph)
+    if mode == "scalar" or (mode == "auto" and estimate <= AUTO_SCALAR_TERMS):
+        limit = scalar_terms_limit(options)
+        if estimate > limit:
+            raise LiftTooLarge(
+                f"lift: the scalar (element-wise) lift would build about {estimate} expression "
+                f"terms ({len(graph)} graph nodes), more than the limit symdiff.config.max_terms "
+                f"= {limit}; use mode='array' (or mode='auto') for an array program whose size "
+                "is the number of ops, or pass max_terms="
+            )
+        return None
+    progress.step("array program", f"{len(graph)} graph nodes, scalar estimate {estimate}")
+    held = _param_set(options.get("params", ()), arg_names)
+    unknown = sorted(set(options) - _SCALAR_OPTIONS - {"max_terms"})
+    if unknown:
+        raise TypeError(f"lift: unexpected keyword argument(s) {unknown}")
+    variables = [n for n in input_names if arg_names.index(n) not in held]
+    title = getattr(f, "__name__", "f")
+    title = title if title.isidentifier() else "f"
+    return ArrayLifted(
+        graph,
+        input_names,
+        variables,
+        fn=f,
+        example_args=example_args,
+        arg_names=arg_names,
+        title=title,
+    )
+
+
+def trace_program(f: Callable, example_args: tuple, arg_names: list[str]):
+    """Trace ``f`` into a graph whose inputs are the liftable arguments (ints become floats).
+
+    Returns ``(graph, input_names)``. Python control flow on a traced value raises
+    :class:`~symdiff.TracerBoolConversionError`, a conversion to a number
+    :class:`~symdiff.TracerConversionError`.
+    """
+    call, input_names = list(example_args), []
+    for i, (name, value) in enumerate(zip(arg_names, example_args)):
+        if is_liftable(value):
+            data = np.asarray(value.data if isinstance(value, Tensor) else value)
+            call[i] = data.astype(np.float64) if data.dtype.kind in "iu" else data
+            input_names.append(name)
+
+    def refuse(t: Tensor) -> bool:
+        raise TracerBoolConversionError(
+            "lift(mode='array'): bool() of a traced value: Python control flow (if / while / "
+            "and / or / max(...)) on a value that depends on a lifted variable would freeze the "
+            "branch taken at the example point; write it with ad.where(cond, a, b) (or "
+            "ad.maximum / ad.abs), or use mode='scalar' with guards=True"
+        )
+
+    with traced_bool_hook(refuse):
+        try:
+            graph, out = trace_graph(f, *call)
+        except TracerConversionError:
+            raise
+        except TypeError as exc:
+            _reraise_conversion(exc)
+            raise
+    if len(graph.inputs) != len(input_names):
+        raise LiftError(
+            f"lift: traced {len(graph.inputs)} input(s) for the lifted arguments {input_names}"
+        )
+    return graph, input_names
+
+
+def _lift_scalar(
     f: Callable,
     *example_args: Any,
     names: Sequence[str] | None = None,
@@ -247,9 +412,7 @@ def lift(
     arg_names = _arg_names(f, len(example_args), names)
     held = _param_set(params, arg_names)
     call, inputs, symbols = _inputs(example_args, arg_names, limit)
-    replay = _Replay(limit)
-    for name, t in inputs.items():
-        replay.values[id(t)] = np.asarray(symbols[name], dtype=object)
+    replay = _Replay(limit, list(inputs.values()), [symbols[name] for name in inputs])
     tracer = _BranchTracer(replay, symbols, record=bool(guards))
     with autodiff.enable_grad(), tracing("lift"), traced_bool_hook(tracer):
         try:
@@ -262,8 +425,7 @@ def lift(
     if not isinstance(out, Tensor):
         raise_if_not_array(out, f)
         out = Tensor(np.asarray(out))
-    replay.replay([out])
-    output = replay.value(out)
+    (output,) = replay.replay([out])
     lifted_names = list(inputs)
     return Lifted(
         output=output[()] if output.ndim == 0 else output,
@@ -359,15 +521,15 @@ class _BranchTracer:
 
     def condition(self, t: Tensor) -> sp.Basic:
         """The symbolic value of the one-element tensor ``t`` as a condition."""
-        self.replay.replay([t])
-        value = self.replay.value(t).ravel()[0]
+        value = self.replay.replay([t])[0].ravel()[0]
         if isinstance(value, sp.logic.boolalg.Boolean):
             return value
         return sp.Ne(value, 0)
 
     def __call__(self, t: Tensor) -> bool:
         taken = bool(t.data)
-        op = f"op {t._op.name!r}" if t._op is not None else "a lifted argument"
+        name = self.replay.op_name(t)
+        op = f"op {name!r}" if name is not None else "a lifted argument"
         try:
             cond = self.condition(t)
         except LiftError as exc:
@@ -401,7 +563,7 @@ def _inputs(example_args: tuple, arg_names: list[str], limit: int) -> tuple[list
     """Call arguments (liftable ones as fresh graph inputs), inputs and symbols by name."""
     call, inputs, symbols = list(example_args), {}, {}
     for i, (name, value) in enumerate(zip(arg_names, example_args)):
-        if not _is_liftable(value):
+        if not is_liftable(value):
             continue
         data = np.asarray(value.data if isinstance(value, Tensor) else value)
         if data.dtype.kind in "iu":
@@ -430,3 +592,6 @@ def _flat(symbols: dict, names: list[str]) -> tuple[sp.Symbol, ...]:
         s = symbols[name]
         out.extend(s.ravel().tolist() if isinstance(s, np.ndarray) else [s])
     return tuple(out)
+
+
+_SCALAR_OPTIONS = set(inspect.signature(_lift_scalar).parameters) - {"f", "example_args"}

@@ -18,7 +18,7 @@ from sympy.parsing.sympy_parser import (
 )
 
 from .functions import NAMED_FUNCTIONS
-from .lift import sympy_number
+from .numbers import sympy_number
 
 _ELEMENTARY = [
     "exp",

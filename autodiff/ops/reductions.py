@@ -57,7 +57,10 @@ SUM = register(
 def _extremum(name: str, np_fn, sym_name: str) -> Op:
     def share(out, x, axis, keepdims):
         # Ties share the gradient equally (0.5 / 0.5 for two) (docs/architecture.md).
-        hit = (x == _expand_back(out.detach(), x, axis, keepdims)).astype(x.dtype)
+        # ``out`` itself, not ``out.detach()``: the comparison carries no gradient either way,
+        # and on the graph a traced gradient program (symdiff's array lift) compares with the
+        # maximum at each evaluation point instead of a frozen trace-time value.
+        hit = (x == _expand_back(out, x, axis, keepdims)).astype(x.dtype)
         if np.isnan(out.data).any():
             # A nan maximum (NumPy propagates nan) comes from the nan entries of its slice:
             # they share the gradient (PyTorch's choice), instead of 0 / 0 = nan for all.
