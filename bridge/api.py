@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import sys
 
 import numpy as np
 
@@ -247,8 +246,11 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
     target, dtype, kinds = check_options(target, dtype, derivatives)
     if mode not in ("auto", "scalar", "array"):
         raise ValueError(f"compile: unknown mode {mode!r}; choose 'auto', 'scalar' or 'array'")
-    if mode == "array" or mode == "auto" and not _is_sympy(f) and _array_mode_fits(
-        f, example_args, target, wrt, names, guards, params
+    if (
+        mode == "array"
+        or mode == "auto"
+        and not _is_sympy(f)
+        and _array_mode_fits(f, example_args, target, wrt, names, guards, params)
     ):
         if guards or names is not None or wrt is not None:
             raise TypeError("compile: mode='array' takes neither guards=, names= nor wrt=")

@@ -21,8 +21,8 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import ShapeError
-from autodiff.graph import graph_of, trace_graph
 from autodiff.grad_mode import enable_grad, tracing
+from autodiff.graph import graph_of, trace_graph
 
 from .. import cache
 from ..options import CODEGEN_VERSION
@@ -78,9 +78,12 @@ class _Request:
         if not example_args:
             raise TypeError("compile: a callable needs example arguments (mode='array')")
         positions = param_positions(f, params, len(example_args))
+        # parameters that are not floating (integers, flags, callables) stay fixed arguments
+        positions = tuple(i for i in positions if i == 0 or _is_float(example_args[i]))
         if 0 in positions:
-            raise ValueError("compile: array mode differentiates the first argument; it cannot be "
-                             "a parameter")
+            raise ValueError(
+                "compile: array mode differentiates the first argument; it cannot be a parameter"
+            )
         self.f = f
         self.dtype = np.dtype(dtype)
         self.positions = positions
@@ -98,8 +101,6 @@ class _Request:
                     "differentiates the first argument only: list the others in params= (data "
                     "passed at call time) or pack the variables into one array"
                 )
-            if i in positions and not _is_float(a):
-                raise TypeError(f"compile: parameter argument {i} must be a floating array")
         self.x = self._array(x)
         self.params = tuple(self._array(args[i]) for i in positions)
         self.fixed = {i: a for i, a in enumerate(args) if i and i not in positions}
@@ -182,18 +183,24 @@ def compile_array(
 
 def _generate(request, graphs, target, dtype, kinds, key, full_key=None):
     """Trace every program of ``kinds`` (reusing ``graphs``), generate, cache, import."""
+    from symdiff.progress import stage
+
     from .emit import generate
 
-    for kind in kinds:
-        for prog in _KIND_PROGRAMS[kind]:
-            if prog not in graphs:
-                graphs[prog] = request.trace(prog)
-    programs = {name: plan(g) for name, g in graphs.items()}
-    fps = {name: g.fingerprint() for name, g in graphs.items()}
-    source = generate(programs, dtype=dtype, target=target, fingerprints=fps,
-                      hvp_shape=request.x.shape)  # fmt: skip
-    module = cache.load_source(source)
-    cache.record(full_key or key, cache.digest(source))
+    with stage("compile (array mode)") as progress:
+        for kind in kinds:
+            for prog in _KIND_PROGRAMS[kind]:
+                if prog not in graphs:
+                    graphs[prog] = request.trace(prog)
+        progress.step("trace derivative programs")
+        programs = {name: plan(g) for name, g in graphs.items()}
+        fps = {name: g.fingerprint() for name, g in graphs.items()}
+        source = generate(programs, dtype=dtype, target=target, fingerprints=fps,
+                          hvp_shape=request.x.shape)  # fmt: skip
+        progress.step("generate numba source")
+        module = cache.load_source(source)
+        cache.record(full_key or key, cache.digest(source))
+        progress.step("load module")
     return module
 
 

@@ -25,121 +25,6 @@ ARRAY_CODEGEN_VERSION = "1"
 _NJIT = '@njit(cache=True, error_model="numpy")\n'
 _NJIT_PARALLEL = '@njit(cache=True, error_model="numpy", parallel=True)\n'
 
-_RUNTIME = '''
-
-@njit(cache=True, error_model="numpy")
-def _block(a, lo, hi):
-    """Sum of a[lo:hi] (1 <= hi - lo <= 128) with eight accumulators."""
-    if hi - lo < 8:
-        s = a[lo]
-        for i in range(lo + 1, hi):
-            s += a[i]
-        return s
-    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
-    i = lo + 8
-    while i + 8 <= hi:
-        r0 += a[i]
-        r1 += a[i + 1]
-        r2 += a[i + 2]
-        r3 += a[i + 3]
-        r4 += a[i + 4]
-        r5 += a[i + 5]
-        r6 += a[i + 6]
-        r7 += a[i + 7]
-        i += 8
-    s = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < hi:
-        s += a[i]
-        i += 1
-    return s
-
-
-@njit(cache=True, error_model="numpy")
-def _psum(a):
-    """Pairwise sum of a non-empty contiguous 1-D array: blocks of 128, combined in pairs."""
-    n = a.shape[0]
-    if n <= 128:
-        return _block(a, 0, n)
-    m = (n + 127) // 128
-    s = np.empty(m, a.dtype)
-    for j in range(m):
-        s[j] = _block(a, 128 * j, min(n, 128 * (j + 1)))
-    while m > 1:
-        h = m // 2
-        for j in range(h):
-            s[j] = s[2 * j] + s[2 * j + 1]
-        if m % 2 == 1:
-            s[h] = s[m - 1]
-            m = h + 1
-        else:
-            m = h
-    return s[0]
-
-
-@njit(cache=True, error_model="numpy")
-def _rsum(a):
-    out = np.zeros(a.shape[0], a.dtype)
-    if a.shape[1] > 0:
-        for r in range(a.shape[0]):
-            out[r] = _psum(a[r])
-    return out
-
-
-@njit(cache=True, error_model="numpy")
-def _rprod(a):
-    out = np.ones(a.shape[0], a.dtype)
-    for r in range(a.shape[0]):
-        s = out[r]
-        for k in range(a.shape[1]):
-            s *= a[r, k]
-        out[r] = s
-    return out
-
-
-@njit(cache=True, error_model="numpy")
-def _rmax(a, larger):
-    """Row maxima (minima), nan-propagating like NumPy."""
-    out = np.empty(a.shape[0], a.dtype)
-    for r in range(a.shape[0]):
-        m = a[r, 0]
-        for k in range(a.shape[1]):
-            v = a[r, k]
-            if v != v:
-                m = v
-                break
-            if (v > m) if larger else (v < m):
-                m = v
-        out[r] = m
-    return out
-
-
-@njit(cache=True, error_model="numpy")
-def _rshift(a):
-    """Row maxima, non-finite ones replaced by 0 (autodiff's stable_shift)."""
-    out = _rmax(a, True)
-    for r in range(out.shape[0]):
-        if not np.isfinite(out[r]):
-            out[r] = 0
-    return out
-
-
-@njit(cache=True, error_model="numpy")
-def _scatter(g, index, size):
-    """A zero vector of ``size`` with g[j] added at index[j] (repeats accumulate)."""
-    out = np.zeros(size, g.dtype)
-    for j in range(index.shape[0]):
-        out[index[j]] += g[j]
-    return out
-
-
-@njit(cache=True, error_model="numpy")
-def _bmm(a, b):
-    out = np.empty((a.shape[0], a.shape[1], b.shape[2]), a.dtype)
-    for i in range(a.shape[0]):
-        out[i] = np.dot(a[i], b[i])
-    return out
-'''
 
 _REDUCER = {"sum": "_rsum({})", "prod": "_rprod({})", "max": "_rmax({}, True)",
             "min": "_rmax({}, False)", "stable_shift": "_rshift({})"}  # fmt: skip
@@ -212,7 +97,8 @@ class _Kernel:
         node = self.nodes[k]
         if k in self.p.inline or k in self.scalar:
             value = self.lit(k) if k in self.p.inline else self.name[k]
-            return f"np.full({_tuple(node.shape) if node.shape else '(1,)'}, {value}, {_np_dtype(node.dtype)})"
+            shape = _tuple(node.shape) if node.shape else "(1,)"
+            return f"np.full({shape}, {value}, {_np_dtype(node.dtype)})"
         return self.name[k]
 
     def contiguous(self, k: int) -> str:
@@ -304,9 +190,7 @@ class _Kernel:
             if o not in loaded:
                 oshape = self.nodes[o].shape
                 lead = rank - len(oshape)
-                at = ", ".join(
-                    f"i{lead + j}" if n != 1 else "0" for j, n in enumerate(oshape)
-                )
+                at = ", ".join(f"i{lead + j}" if n != 1 else "0" for j, n in enumerate(oshape))
                 name = f"u{o}"
                 loads.append(f"{name} = {self.name[o]}[{at}]")
                 loaded[o] = self._symbol(name)
@@ -367,8 +251,11 @@ class _Kernel:
             if shape == ():
                 self.set_scalar(k, self.scalar_code(ins[0]))
             elif ins[0] in self.scalar or ins[0] in self.p.inline:
-                self.set_array(k, f"np.full({_tuple(shape)}, {self.scalar_code(ins[0])}, "
-                                  f"{_np_dtype(node.dtype)})")
+                self.set_array(
+                    k,
+                    f"np.full({_tuple(shape)}, {self.scalar_code(ins[0])}, "
+                    f"{_np_dtype(node.dtype)})",
+                )
             else:
                 self.set_array(k, f"{self.contiguous(ins[0])}.reshape({_tuple(shape)})")
         elif name == "transpose":
@@ -442,10 +329,12 @@ class _Kernel:
         a, b = node.inputs
         if np.dtype(node.dtype).kind != "f":
             raise UnsupportedExpressionError(["matmul"], self.target, "non-floating matmul")
+
         def operand(o):
             if self.layout.get(o) in ("C", "F"):
                 return self.array(o)
             return f"np.ascontiguousarray({self.array(o)})"
+
         if len(node.shape) == 2:
             self.set_array(k, f"np.dot({operand(a)}, {operand(b)})")
             return
@@ -454,8 +343,10 @@ class _Kernel:
         nb = int(np.prod(batch, dtype=np.int64))
         fa = _tuple(batch + tuple(sa[-2:]))
         fb = _tuple(batch + tuple(sb[-2:]))
-        a3 = f"np.ascontiguousarray(np.broadcast_to({self.array(a)}, {fa})).reshape(({nb}, {sa[-2]}, {sa[-1]}))"
-        b3 = f"np.ascontiguousarray(np.broadcast_to({self.array(b)}, {fb})).reshape(({nb}, {sb[-2]}, {sb[-1]}))"
+        a3 = f"np.ascontiguousarray(np.broadcast_to({self.array(a)}, {fa}))"
+        a3 += f".reshape(({nb}, {sa[-2]}, {sa[-1]}))"
+        b3 = f"np.ascontiguousarray(np.broadcast_to({self.array(b)}, {fb}))"
+        b3 += f".reshape(({nb}, {sb[-2]}, {sb[-1]}))"
         self.set_array(k, f"_bmm({a3}, {b3}).reshape({_tuple(shape)})")
 
     def _reduce(self, k: int) -> None:
@@ -531,12 +422,14 @@ def generate(
         )
     header = "\n".join(
         [
-            '"""Array kernels generated by hybriddiff.bridge.arrays; do not edit (hash-checked)."""',
+            '"""Array kernels generated by bridge.arrays (hash-checked: do not edit)."""',
             "",
             "import math",
             "",
             "import numpy as np",
             "from numba import njit, prange",
+            "",
+            "from bridge.arrays.runtime import _bmm, _rmax, _rprod, _rshift, _rsum, _scatter",
             "",
             "ARRAY_MODULE = True",
             f"TARGET = {target!r}",
@@ -545,10 +438,8 @@ def generate(
             f"FINGERPRINTS = {dict(sorted(fingerprints.items()))!r}",
         ]
     )
-    helper_text = "".join(
-        helper_source(h, _NJIT, dtype) for h in HELPERS if h in helpers
-    )
-    return header + "\n" + _RUNTIME + helper_text + "".join(parts)
+    helper_text = "".join(helper_source(h, _NJIT, dtype) for h in HELPERS if h in helpers)
+    return header + "\n" + helper_text + "".join(parts)
 
 
 __all__ = ["ARRAY_CODEGEN_VERSION", "ELEMENTWISE", "generate"]

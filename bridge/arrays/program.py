@@ -24,10 +24,13 @@ import numpy as np
 
 # Ops whose output element i depends only on element i of each (broadcast) operand.
 ELEMENTWISE = frozenset(
-    "neg add sub mul div pow exp log log1p expm1 sqrt square sin cos tan tanh sigmoid softplus "
-    "heaviside sign relu abs maximum minimum where cast cast_discrete less less_equal greater "
-    "greater_equal equal not_equal broadcast_to".split()
-)
+    {
+        "neg", "add", "sub", "mul", "div", "pow", "exp", "log", "log1p", "expm1", "sqrt",
+        "square", "sin", "cos", "tan", "tanh", "sigmoid", "softplus", "heaviside", "sign",
+        "relu", "abs", "maximum", "minimum", "where", "cast", "cast_discrete", "less",
+        "less_equal", "greater", "greater_equal", "equal", "not_equal", "broadcast_to",
+    }
+)  # fmt: skip
 REDUCTIONS = frozenset({"sum", "max", "min", "prod", "stable_shift"})
 STRUCTURE = frozenset({"reshape", "transpose", "getitem", "scatter_add", "concatenate", "matmul"})
 SUPPORTED = ELEMENTWISE | REDUCTIONS | STRUCTURE
@@ -188,9 +191,9 @@ def plan(graph) -> Program:
         if node.is_constant and node.index not in inline:
             program.extras.append(("const", node.index))
     for node in nodes:
-        if node.op is not None and node.op.name in ("getitem", "scatter_add"):
-            if not is_basic_index(node.params["index"]):
-                program.extras.append(("index", node.index))
+        indexing = node.op is not None and node.op.name in ("getitem", "scatter_add")
+        if indexing and not is_basic_index(node.params["index"]):
+            program.extras.append(("index", node.index))
     return program
 
 
