@@ -265,7 +265,10 @@ class _Kernel:
             else:
                 layout = self.layout.get(ins[0], "A")
                 flipped = {"C": "F", "F": "C"}.get(layout, "A") if len(axes) == 2 else "A"
-                self.set_array(k, f"np.transpose({self.array(ins[0])}, {_tuple(axes)})", flipped)
+                if axes == (1, 0):  # .T keeps numba's layout exact (C <-> F): BLAS reads it
+                    self.set_array(k, f"{self.array(ins[0])}.T", flipped)
+                else:
+                    self.set_array(k, f"np.transpose({self.array(ins[0])}, {_tuple(axes)})", "A")
         elif name == "getitem":
             self._getitem(k)
         elif name == "scatter_add":
