@@ -410,3 +410,27 @@ def test_warm_start_in_a_new_process_needs_no_sympy(tmp_path):
     assert cold[0] == warm[0]
     assert cold[1].split()[2] == "True"  # the cold run generated the module
     assert warm[1] == "False False False", warm  # the warm run: no SymPy, no lift, no codegen
+
+
+# --- hybriddiff.minimize ----------------------------------------------------------------------
+def test_minimize_takes_ready_array_kernels(rosen_kernels):
+    import hybriddiff as hd
+
+    x0 = np.ones(50)
+    x0[0::2] = -1.2
+    res = hd.minimize(rosen_kernels["chained"], x0, tol=1e-10)
+    assert res.success, res.message
+    # a stationary point (chained Rosenbrock also has a local minimum near x0 = -1)
+    assert np.max(np.abs(rosen_chained_grad(res.x))) <= 1e-8
+    res = hd.minimize(rosen_kernels["separable"], x0, tol=1e-10)
+    assert res.success, res.message
+    assert_close(res.x, np.ones(50), 1e-8, "separable minimiser")
+
+
+def test_minimize_chooses_array_mode_for_large_or_dense_problems():
+    from hybriddiff.optimize import _large_or_dense
+
+    assert not _large_or_dense(np.zeros(10), ())
+    assert _large_or_dense(np.zeros(2000), ())
+    assert _large_or_dense(np.zeros(10), (np.eye(40),))  # dense data
+    assert not _large_or_dense(np.zeros(10), (3, "label"))
