@@ -183,6 +183,8 @@ def test_op_table_matches_scalar_mode(op_array):
         assert_close(op_array.value(x, w), scalar.value(x, w), 1e-13, "value")
         assert_close(op_array.grad(x, w), scalar.grad(x, w), 1e-12, "gradient")
         assert_close(op_array.hessian(x, w), scalar.hessian(x, w), 1e-12, "Hessian")
+        v = np.arange(4.0)
+        assert_close(op_array.hvp(x, v, w), scalar.hvp(x, v, w), 1e-12, "hvp")
         x, w = _points(np.random.default_rng(3))
 
 
