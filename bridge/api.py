@@ -276,7 +276,10 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
     )
 
 
-AUTO_ARRAY_ELEMENTS = 64  # mode="auto": more floating elements than this -> array mode
+# mode="auto": a floating argument with more elements than this -> array mode. Scalar mode
+# stays the default up to here, where its per-element formulas are still cheap to compile
+# (and where existing callers use its batch and pickling features).
+AUTO_ARRAY_ELEMENTS = 1000
 
 
 def _array_mode_fits(f, example_args, target, wrt, names, guards, params) -> bool:
@@ -294,8 +297,8 @@ def _array_mode_fits(f, example_args, target, wrt, names, guards, params) -> boo
     floats = [i for i, a in enumerate(example_args) if _is_float(a)]
     if 0 not in floats or any(i not in positions for i in floats if i):
         return False
-    total = sum(int(np.size(getattr(example_args[i], "data", example_args[i]))) for i in floats)
-    return total > AUTO_ARRAY_ELEMENTS
+    largest = max(int(np.size(getattr(example_args[i], "data", example_args[i]))) for i in floats)
+    return largest > AUTO_ARRAY_ELEMENTS
 
 
 def _module(
