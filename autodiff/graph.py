@@ -225,7 +225,7 @@ class Graph:
                 node.role,
                 node.op.name if node.op is not None else "",
                 ",".join(map(str, node.inputs)),
-                _canonical(dict(node.params)),
+                _canonical(dict(node.params)) if node.params else "",
                 repr(tuple(node.shape)),
                 node.dtype.str,
                 "" if node.position is None else str(node.position),
@@ -343,6 +343,29 @@ def _check_tensors(seq: Any, what: str) -> tuple[Tensor, ...]:
     return items
 
 
+_object_new = object.__new__
+
+
+def _node(index, op, inputs, params, t: Tensor, role: str, position) -> Node:
+    """A Node for tensor ``t`` without the checks of ``Node.__init__`` (hot path)."""
+    node = _object_new(Node)
+    data = t.data
+    value = data.view()
+    value.flags.writeable = False
+    node.__dict__.update(
+        index=index,
+        op=op,
+        inputs=inputs,
+        params=params,
+        shape=data.shape,
+        dtype=data.dtype,
+        role=role,
+        value=value,
+        position=position,
+    )
+    return node
+
+
 def _recorded(t: Tensor) -> bool:
     return t._op is not None and t._op is not FREED
 
@@ -391,6 +414,8 @@ def graph_of(
     outs = _check_tensors(outputs, "outputs")
     ins = _check_tensors(inputs, "inputs")
     if extend is not None:
+        if len(extend._tensors) != len(extend.nodes):
+            raise ValueError("graph_of: extend= must be a graph that graph_of built")
         if len(extend.inputs) != len(ins) or any(
             extend._tensors[i] is not t for i, t in zip(extend.inputs, ins)
         ):
@@ -409,10 +434,7 @@ def graph_of(
                 )
             index[id(t)] = position
             tensors.append(t)
-            nodes.append(
-                Node(position, None, (), _EMPTY, t.shape, t.dtype, "input",
-                     _read_only(t.data), position)
-            )  # fmt: skip
+            nodes.append(_node(position, None, (), _EMPTY, t, "input", position))
         input_index = tuple(range(len(ins)))
 
     # Iterative post-order walk: a tensor is emitted once all its operands are.
@@ -435,11 +457,9 @@ def graph_of(
             if _recorded(t):
                 params = MappingProxyType(dict(t._params)) if t._params else _EMPTY
                 operands = tuple(index[id(p)] for p in t._parents)
-                node = Node(i, t._op, operands, params, t.shape, t.dtype, "op",
-                            _read_only(t.data))  # fmt: skip
+                node = _node(i, t._op, operands, params, t, "op", None)
             else:
-                node = Node(i, None, (), _EMPTY, t.shape, t.dtype, "constant",
-                            _read_only(t.data))  # fmt: skip
+                node = _node(i, None, (), _EMPTY, t, "constant", None)
             index[key] = i
             nodes.append(node)
             tensors.append(t)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import doctest
 
 import numpy as np
 import pytest
@@ -284,3 +285,17 @@ def test_str_is_readable():
     assert "  %2 = mul(%0, %1)  (2, 3) float64" in text
     assert "sum(%2, axis=" in text and text.endswith("}")
     assert repr(g).startswith("<Graph: 4 nodes (2 inputs, 2 ops)")
+
+
+def test_extend_needs_a_built_graph():
+    x = ad.tensor(1.0, requires_grad=True)
+    g = graph_of([x * 2.0], [x])
+    handmade = Graph(g.nodes, g.inputs, g.outputs)
+    assert handmade.fingerprint() == g.fingerprint()
+    with pytest.raises(ValueError, match="graph_of built"):
+        graph_of([x * 3.0], [x], extend=handmade)
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(ad.graph, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted >= 8

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import importlib
 
 import numpy as np
@@ -86,3 +87,10 @@ def test_each_node_is_replayed_once_with_guards(monkeypatch):
 def test_guard_message_names_the_op():
     with pytest.raises(symdiff.TracerBoolConversionError, match="op 'greater'"):
         lift(lambda x: x if x > 0 else -x, 1.0)
+
+
+@pytest.mark.parametrize("name", ["symdiff.numbers", "symdiff.lift"])
+def test_docstring_examples_run(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0
