@@ -30,55 +30,12 @@ from .engine import gradients
 from .functional import derivative, grad, hessian, hvp, jacfwd, jacobian, jvp, value_and_grad, vjp
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .graph import Graph, Node, graph_of, trace_graph
-from .ops.elementwise import (
-    abs,
-    clip,
-    cos,
-    exp,
-    expm1,
-    heaviside,
-    log,
-    log1p,
-    maximum,
-    minimum,
-    power,
-    relu,
-    sigmoid,
-    sign,
-    sin,
-    softplus,
-    sqrt,
-    square,
-    tan,
-    tanh,
-    where,
-)
-from .ops.linalg import dot, matmul, outer
-from .ops.reductions import (
-    log_softmax,
-    logsumexp,
-    max,
-    mean,
-    min,
-    prod,
-    softmax,
-    std,
-    sum,
-    var,
-)
-from .ops.shape import (
-    broadcast_to,
-    concatenate,
-    expand,
-    flatten,
-    permute,
-    reshape,
-    squeeze,
-    stack,
-    swapaxes,
-    transpose,
-    unsqueeze,
-)
+from .ops.surface import exports as _op_exports
+
+# The op functions (exp, sum, reshape, dot, ... and aliases such as absolute) are generated
+# from the op table's surfaces (autodiff.ops.surface): one declaration per op.
+_OPS = _op_exports()
+globals().update(_OPS)
 
 __all__ = [
     "ConversionError", "ShapeError", "Tensor", "as_tensor", "stop_gradient", "tensor",
@@ -86,11 +43,7 @@ __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "hessian", "hvp",
     "derivative", "gradients", "graph", "Graph", "Node", "graph_of", "trace_graph",
     "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
-    "abs", "clip", "cos", "exp", "expm1", "heaviside", "log", "log1p", "maximum", "minimum",
-    "power", "relu", "sigmoid", "sign", "sin", "softplus", "sqrt", "square", "tan", "tanh",
-    "where", "dot", "matmul", "outer", "log_softmax", "logsumexp", "max", "mean", "min",
-    "prod", "softmax", "std", "sum", "var", "broadcast_to", "concatenate", "expand", "flatten",
-    "permute", "reshape", "squeeze", "stack", "swapaxes", "transpose", "unsqueeze",
+    *_OPS,
 ]  # fmt: skip
 
 

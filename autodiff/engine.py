@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from .grad_mode import set_grad_enabled
-from .ops._rules import zeros_like
 from .ops.base import Op
+from .ops.builders import zeros_like
 from .ops.elementwise import cast
 from .ops.shape import broadcast_to, sum_to_shape
 from .tensor import Tensor, as_array
@@ -192,24 +192,18 @@ def gradients(
     return result
 
 
-def pushforward(
-    outputs: Sequence[Tensor], inputs: Sequence[Tensor], tangents: Sequence[Tensor]
-) -> list[Tensor]:
-    """Forward mode: push ``tangents`` of ``inputs`` through the recorded graph by JVP rules.
-
-    The JVP rules are written in Tensor ops, so when grad mode is on the result is itself
-    recorded and can be differentiated again (forward-over-reverse Hessians).
-    """
-    return push_along(toposort(outputs, stop={id(x) for x in inputs}), outputs, inputs, tangents)
-
-
 def push_along(
     order: list[Tensor],
     outputs: Sequence[Tensor],
     inputs: Sequence[Tensor],
     tangents: Sequence[Tensor | None],
 ) -> list[Tensor]:
-    """:func:`pushforward` over a precomputed ``toposort`` (reused for many tangents)."""
+    """Forward mode: push ``tangents`` of ``inputs`` along ``order`` (a ``toposort``) by JVPs.
+
+    The order is computed once and reused for many tangents. The JVP rules are written in
+    Tensor ops, so when grad mode is on the result is itself recorded and can be
+    differentiated again (forward-over-reverse Hessians).
+    """
     known: dict[int, Tensor] = {id(x): t for x, t in zip(inputs, tangents)}
     for node in order:
         key = id(node)

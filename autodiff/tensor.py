@@ -270,12 +270,6 @@ class Tensor:
         """Forget the accumulated gradient (sets ``grad`` to None)."""
         self.grad = None
 
-    def astype(self, dtype: Any) -> Tensor:
-        """Cast to another dtype (differentiable between floating dtypes)."""
-        from .ops.elementwise import cast
-
-        return cast(self, np.dtype(dtype))
-
     def backward(
         self, gradient: Any = None, create_graph: bool = False, retain_graph: bool | None = None
     ) -> None:
@@ -427,7 +421,7 @@ class Tensor:
             return _untracked(f"numpy.{func.__name__}", func, args, kwargs)
         return fn(*args, **kwargs)
 
-    # --- operators (defined in the op modules) ------------------------------------------------
+    # --- operators: direct methods calling apply (the hot path; not generated) ----------------
     def __add__(self, other):
         return apply(_ew.ADD, self, other)
 
@@ -499,92 +493,8 @@ class Tensor:
     def T(self) -> Tensor:
         return _sh.transpose(self)
 
-    def exp(self):
-        return _ew.exp(self)
-
-    def log(self):
-        return _ew.log(self)
-
-    def sqrt(self):
-        return _ew.sqrt(self)
-
-    def sin(self):
-        return _ew.sin(self)
-
-    def cos(self):
-        return _ew.cos(self)
-
-    def tanh(self):
-        return _ew.tanh(self)
-
-    def sigmoid(self):
-        return _ew.sigmoid(self)
-
-    def relu(self):
-        return _ew.relu(self)
-
-    def abs(self):
-        return _ew.abs(self)
-
-    def square(self):
-        return _ew.square(self)
-
-    def clip(self, lo=None, hi=None):
-        return _ew.clip(self, lo, hi)
-
-    def sum(self, axis=None, keepdims=False):
-        return _red.sum(self, axis, keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        return _red.mean(self, axis, keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return _red.max(self, axis, keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        return _red.min(self, axis, keepdims)
-
-    def prod(self, axis=None, keepdims=False):
-        return _red.prod(self, axis, keepdims)
-
-    def var(self, axis=None, keepdims=False, ddof=0):
-        return _red.var(self, axis, keepdims, ddof)
-
-    def std(self, axis=None, keepdims=False, ddof=0):
-        return _red.std(self, axis, keepdims, ddof)
-
-    def logsumexp(self, axis=None, keepdims=False):
-        return _red.logsumexp(self, axis, keepdims)
-
-    def reshape(self, *shape):
-        return _sh.reshape(self, shape[0] if len(shape) == 1 else shape)
-
-    def transpose(self, *axes):
-        return _sh.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
-
-    def permute(self, *axes):
-        return _sh.transpose(self, axes[0] if len(axes) == 1 else axes)
-
-    def swapaxes(self, a, b):
-        return _sh.swapaxes(self, a, b)
-
-    def flatten(self):
-        return _sh.reshape(self, (-1,))
-
-    def squeeze(self, axis=None):
-        return _sh.squeeze(self, axis)
-
-    def unsqueeze(self, axis):
-        return _sh.unsqueeze(self, axis)
-
-    def expand(self, *shape):
-        return _sh.broadcast_to(self, shape[0] if len(shape) == 1 else shape)
-
-    def broadcast_to(self, shape):
-        return _sh.broadcast_to(self, shape)
-
-    def dot(self, other):
-        return _la.dot(self, other)
+    # Named methods (t.exp(), t.sum(axis), t.reshape(2, 3), t.astype(...), ...) are installed
+    # from the op table's surfaces (autodiff.ops.surface): one declaration per op.
 
     def any(self):
         return bool(self.data.any())
@@ -795,59 +705,13 @@ def stop_gradient(x: Any) -> Tensor:
 # Bound at the end: the op modules import Tensor and apply from this module.
 from .ops import elementwise as _ew  # noqa: E402
 from .ops import linalg as _la  # noqa: E402
-from .ops import reductions as _red  # noqa: E402
 from .ops import shape as _sh  # noqa: E402
 
-_UFUNCS = {
-    np.add: _ew.add,
-    np.subtract: _ew.sub,
-    np.multiply: _ew.mul,
-    np.true_divide: _ew.div,
-    np.power: _ew.power,
-    np.negative: _ew.neg,
-    np.exp: _ew.exp,
-    np.log: _ew.log,
-    np.log1p: _ew.log1p,
-    np.expm1: _ew.expm1,
-    np.sqrt: _ew.sqrt,
-    np.square: _ew.square,
-    np.sin: _ew.sin,
-    np.cos: _ew.cos,
-    np.tan: _ew.tan,
-    np.tanh: _ew.tanh,
-    np.absolute: _ew.abs,
-    np.sign: _ew.sign,
-    np.maximum: _ew.maximum,
-    np.minimum: _ew.minimum,
-    np.less: _ew.less,
-    np.less_equal: _ew.less_equal,
-    np.greater: _ew.greater,
-    np.greater_equal: _ew.greater_equal,
-    np.equal: _ew.equal,
-    np.not_equal: _ew.not_equal,
-    np.matmul: _la.matmul,
-}
-_ARRAY_FUNCTIONS = {
-    np.sum: _red.sum,
-    np.mean: _red.mean,
-    np.max: _red.max,
-    np.min: _red.min,
-    np.prod: _red.prod,
-    np.var: _red.var,
-    np.std: _red.std,
-    np.reshape: _sh.reshape,
-    np.transpose: _sh.transpose,
-    np.swapaxes: _sh.swapaxes,
-    np.broadcast_to: _sh.broadcast_to,
-    np.squeeze: _sh.squeeze,
-    np.expand_dims: _sh.unsqueeze,
-    np.concatenate: _sh.concatenate,
-    np.stack: _sh.stack,
-    np.where: _ew.where,
-    np.clip: _ew.clip,
-    np.dot: _la.dot,
-    np.outer: _la.outer,
-}
+# ufunc -> function (``__array_ufunc__``) and NumPy function -> function
+# (``__array_function__``): generated from the surfaces the ops declare.
+from .ops.surface import ARRAY_FUNCTIONS as _ARRAY_FUNCTIONS  # noqa: E402
+from .ops.surface import UFUNCS as _UFUNCS  # noqa: E402
+
 # Functions whose results carry no gradient (shapes, predicates): run on the data.
 _NON_DIFFERENTIABLE = {
     np.shape,

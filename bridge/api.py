@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -67,7 +67,16 @@ class _Problem:
 
     def key(self, target: str, dtype: str, kinds: tuple[str, ...]) -> str:
         """Hash of everything the generated source depends on."""
-        return request_key(target, dtype, kinds, *self.srepr(), self.guard_request())
+        # expression_key, not srepr: linear in the DAG (srepr is exponential on shared nodes)
+        return request_key(
+            target,
+            dtype,
+            kinds,
+            expression_key(self.expr),
+            sp.srepr(self.variables),
+            sp.srepr(self.parameters),
+            self.guard_request(),
+        )
 
     def srepr(self) -> tuple[str, str, str]:
         """``(expr, variables, parameters)`` as ``sympy.srepr`` text: the request's identity."""
@@ -101,6 +110,19 @@ def request_key(
     # the guard kernel is part of the source: guarded modules differ
     parts += [f"guard {taken} {where} {cond}" for cond, taken, where in guards]
     return cache.digest("\n".join(parts))
+
+
+def expression_key(expr: sp.Basic) -> str:
+    """A canonical text of ``expr`` for the request hash, linear in its DAG size.
+
+    ``srepr`` walks the expression as a tree: exponential time (and a RecursionError) on a
+    lifted computation with shared subexpressions. This serialises each unique node once, in
+    post-order, as its function and the indices of its arguments.
+    """
+    from symdiff.dag import deep_recursion, serialize
+
+    with deep_recursion():
+        return "dag1\n" + serialize([expr])
 
 
 def _is_lifted(obj) -> bool:
@@ -172,8 +194,19 @@ def _problem(f, example_args: tuple, wrt, params, names, guards: bool = False) -
 
 def _source(problem: _Problem, target: str, dtype: str, kinds: tuple[str, ...]) -> str:
     """Differentiate and generate the module source (the cold path)."""
-    from .codegen import KernelSpec, generate
+    from symdiff.dag import deep_recursion
 
+    with deep_recursion():
+        return _generate(problem, target, dtype, kinds)
+
+
+def _generate(problem: _Problem, target: str, dtype: str, kinds: tuple[str, ...]) -> str:
+    from .codegen import KernelSpec, generate
+    from .stable import stabilize
+
+    # differentiate the stable forms (softplus, logsumexp, ...), not log(1 + exp(u)) & co.
+    # (the lifted form is dropped: its gradient would differentiate the unstable expression)
+    problem = replace(problem, expr=stabilize(problem.expr), lifted=None)
     spec = KernelSpec(problem.expr, problem.variables, problem.parameters, dtype=dtype)
     spec.target = target
     if problem.guards:
@@ -262,8 +295,8 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
             f, *example_args, target=target, dtype=dtype, kinds=kinds, params=params
         )
     problem = _problem(f, example_args, wrt, params, names, guards)
-    request, guard_request = problem.srepr(), problem.guard_request()
-    key = request_key(target, dtype, kinds, *request, guard_request)
+    guard_request = problem.guard_request()
+    key = problem.key(target, dtype, kinds)
     module = _module(problem, target, dtype, kinds, key)
     return Compiled(
         module,
@@ -271,8 +304,7 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
         variables=problem.variables,
         parameters=problem.parameters,
         default_params=problem.defaults,
-        request=request,
-        guard_request=guard_request,
+        guard_request=guard_request,  # the srepr request is made when pickled, if ever
     )
 
 

@@ -6,19 +6,24 @@ a serial loop (``cpu``), a ``prange`` loop (``parallel``) or a CUDA kernel with 
 point (``cuda``). The Hessian point function computes each upper-triangle entry once and
 stores it at ``out[idx[k]]`` for both triangles, so the same compiled body fills a dense
 ``n*n`` buffer (``idx = rows*n + cols``) or the CSR data array (``idx = arange(nnz)``).
+Every expression first goes through :func:`bridge.stable.stabilize` (``log(1 + exp(u))`` ->
+``softplus(u)``, ``exp(u) - 1`` -> ``expm1(u)``, shifted ``logsumexp``, ...), on every target.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import sympy as sp
 
+from symdiff.dag import free_symbols, has_any
+
 from .options import CODEGEN_VERSION, DERIVATIVES, DTYPES, TARGETS  # noqa: F401 (re-exported)
 from .printer import HELPERS, NumbaPrinter, helper_source
 from .reroll import MIN_ITEMS, Group, Item, plan
+from .stable import stabilize
 
 _NJIT = '@njit(cache=True, error_model="numpy")\n'
 _NJIT_PARALLEL = '@njit(cache=True, error_model="numpy", parallel=True)\n'
@@ -50,7 +55,7 @@ def _names(spec: KernelSpec) -> dict[sp.Symbol, str]:
 
 def _drop_dirac(expr: sp.Expr) -> sp.Expr:
     # Kinks are differentiated as 0 everywhere (docs/architecture.md): relu'' = sign' = 0.
-    if expr.has(sp.DiracDelta):
+    if has_any(expr, (sp.DiracDelta,)):
         return expr.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
     return expr
 
@@ -63,7 +68,8 @@ def _body(
     replacements, reduced = sp.cse(list(exprs), symbols=temps, order="none")
     lines = []
     if load:
-        used = set().union(*(e.free_symbols for e in exprs)) if exprs else set()
+        memo: dict = {}
+        used = set().union(*(free_symbols(e, memo) for e in exprs)) if exprs else set()
         for sym, name in list(printer.names.items()):
             if sym in used and name[0] in "xp":
                 lines.append(f"{name} = {name[0]}[{name[1:]}]")
@@ -253,8 +259,24 @@ def _header(spec: KernelSpec, kinds: tuple[str, ...]) -> str:
     )
 
 
+def _stabilized(spec: KernelSpec) -> KernelSpec:
+    """``spec`` with every expression rewritten into stable forms (one shared linear pass)."""
+    memo: dict = {}
+
+    def fix(exprs):
+        return None if exprs is None else [stabilize(e, memo) for e in exprs]
+
+    return replace(
+        spec,
+        value=stabilize(spec.value, memo),
+        grad=fix(spec.grad),
+        hess_values=fix(spec.hess_values),
+    )
+
+
 def generate(spec: KernelSpec) -> str:
     """The full module source for ``spec``: helpers, point functions and batch wrappers."""
+    spec = _stabilized(spec)
     kinds = ("value",) + ("grad",) * (spec.grad is not None)
     kinds += ("hessian",) * (spec.hess_values is not None)
     printer = NumbaPrinter(_names(spec), spec.dtype, spec.target)

@@ -142,9 +142,10 @@ class Compiled:
     # --- argument checks (kept cheap: they run on every call) --------------------------------
     def _x(self, x, who: str):
         if is_device_array(x):
+            _refuse_complex(x, who, "x")
             return self._run.check_device(x, who)
         if type(x) is not np.ndarray or x.dtype != self.dtype or not x.flags.c_contiguous:
-            x = np.ascontiguousarray(x, dtype=self.dtype)
+            x = np.ascontiguousarray(_refuse_complex(x, who, "x"), dtype=self.dtype)
         if x.ndim == 1 and x.shape[0] == self.n or x.ndim == 2 and x.shape[1] == self.n:
             return x
         raise ShapeError(
@@ -159,9 +160,9 @@ class Compiled:
                 raise TypeError(f"{who}: pass the {self.n_params} parameter(s) ({names}) as p")
             return self.default_params
         if is_device_array(p):
-            return p
+            return _refuse_complex(p, who, "p")
         if type(p) is not np.ndarray or p.dtype != self.dtype or p.ndim != 1:
-            p = np.ascontiguousarray(p, dtype=self.dtype).reshape(-1)
+            p = np.ascontiguousarray(_refuse_complex(p, who, "p"), dtype=self.dtype).reshape(-1)
         if p.shape[0] != self.n_params:
             raise ShapeError(f"{who}: expected {self.n_params} parameter(s), got {p.shape[0]}")
         return p
@@ -244,7 +245,8 @@ class Compiled:
 
     def hessp(self, x, v, p=None):
         """The Hessian-vector product ``H(x) @ v`` at one point."""
-        return self.hessian(x, p, sparse=self.nnz < self.n * self.n) @ np.asarray(v)
+        v = np.asarray(_refuse_complex(v, "hessp", "v"))
+        return self.hessian(x, p, sparse=self.nnz < self.n * self.n) @ v
 
     def hvp(self, x, v, p=None):
         """The Hessian-vector product ``H(x) @ v`` at one point (``bridge.ArrayCompiled``'s
@@ -255,6 +257,7 @@ class Compiled:
         """A CSR matrix with the Hessian's fixed structure and the given values."""
         from scipy.sparse import csr_matrix
 
+        data = _refuse_complex(data, "csr", "data")
         shape = (self.n, self.n)
         return csr_matrix((data, self.hessian_structure[1], self.indptr), shape=shape)
 
@@ -316,3 +319,20 @@ def _rebuild(*args) -> Compiled:
             raise TypeError("Compiled: pickled default parameters are not numbers")
         defaults = np.array(defaults, dtype=dtype)
     return rebuild(request, target, dtype, kinds, defaults, guards)
+
+
+def _refuse_complex(a, who: str, what: str):
+    """``a`` (as an array when it was not one), or TypeError when its dtype is complex.
+
+    NumPy would drop the imaginary part with only a ComplexWarning: a silent wrong number.
+    """
+    dtype = getattr(a, "dtype", None)
+    if dtype is None:
+        a = np.asarray(a)
+        dtype = a.dtype
+    if np.dtype(dtype).kind == "c":
+        raise TypeError(
+            f"{who}: complex input is not supported ({what} has dtype {np.dtype(dtype).name}); "
+            "compiled kernels are real-valued: pass the real part explicitly if that is meant"
+        )
+    return a

@@ -5,10 +5,13 @@ nopython mode and on CUDA), literals as floats of the kernel's dtype (``np.float
 float32 kernels, so that no temporary is silently promoted to float64), and one
 ``_print_<Class>`` method per function SymPy's printer does not know. Named functions whose
 stable form needs branches (sigmoid, softplus, relu, Heaviside, sign) print as calls to small
-helpers emitted once per generated module (:func:`helper_source`).
+helpers emitted once per generated module (:func:`helper_source`); ``logsumexp`` (from
+:mod:`bridge.stable`) prints as a fold of the pairwise-stable ``_logaddexp``.
 """
 
 from __future__ import annotations
+
+import math
 
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE, precedence
@@ -25,7 +28,7 @@ _MATH_COMMON = {
 }  # fmt: skip
 SUPPORTED_MATH = {"cpu": _MATH_COMMON, "parallel": _MATH_COMMON, "cuda": _MATH_COMMON}
 
-HELPERS = ("_sigmoid", "_softplus", "_relu", "_heaviside", "_sign")
+HELPERS = ("_sigmoid", "_softplus", "_logaddexp", "_relu", "_heaviside", "_sign")
 
 
 class NumbaPrinter(PythonCodePrinter):
@@ -144,6 +147,14 @@ class NumbaPrinter(PythonCodePrinter):
     def _print_softplus(self, expr):
         return self._helper("_softplus", expr.args[0])
 
+    def _print_logsumexp(self, expr):
+        # a left fold of the pairwise-stable log(e^a + e^b): no exp() of a positive number
+        out = self._print(expr.args[0])
+        for arg in expr.args[1:]:
+            self.helpers_used.add("_logaddexp")
+            out = f"_logaddexp({out}, {self._print(arg)})"
+        return out
+
     def _print_relu(self, expr):
         return self._helper("_relu", expr.args[0])
 
@@ -210,6 +221,17 @@ def _softplus(x):
     # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): finite for every finite x
     return max(x, {zero}) + math.log1p(math.exp(-abs(x)))
 """,
+    "_logaddexp": """
+def _logaddexp(a, b):
+    # log(e^a + e^b) = max(a, b) + log1p(e^-|a - b|); equal arguments (infinities too) first
+    if a == b:
+        return a + {log2}
+    if a > b:
+        return a + math.log1p(math.exp(b - a))
+    if b > a:
+        return b + math.log1p(math.exp(a - b))
+    return a + b
+""",
     "_relu": """
 def _relu(x):
     return x if x > {zero} else {zero}
@@ -236,5 +258,7 @@ def _sign(x):
 def helper_source(name: str, decorator: str, dtype: str) -> str:
     """Source of one helper function, with literals of ``dtype``, under ``decorator``."""
     wrap = "np.float32({})" if dtype == "float32" else "{}"
-    text = _HELPER_SOURCE[name].format(zero=wrap.format("0.0"), one=wrap.format("1.0"))
+    text = _HELPER_SOURCE[name].format(
+        zero=wrap.format("0.0"), one=wrap.format("1.0"), log2=wrap.format(repr(math.log(2.0)))
+    )
     return f"\n\n{decorator}{text.lstrip()}"

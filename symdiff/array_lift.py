@@ -41,8 +41,10 @@ from .sparsity import HESSIAN_RULES, hessian_sparsity
 
 __all__ = ["AUTO_SCALAR_TERMS", "ArrayLifted", "ArrayNode", "estimate_scalar_terms"]
 
-AUTO_SCALAR_TERMS = 50_000
-"""``lift(mode="auto")`` expands to scalar SymPy expressions up to this many estimated terms."""
+AUTO_SCALAR_TERMS = 100_000
+"""``lift(mode="auto")`` expands to scalar SymPy expressions up to this many estimated terms
+(:func:`estimate_scalar_terms`): Rosenbrock up to n of about 1,600 (about 62 terms per
+element), ``logsumexp(A @ X)`` with a dense ``X`` up to about 7 x 7."""
 
 _ELEMENTWISE_KINDS = {"linear", "where", "mul", "div", "pow", "nonlinear", "kink", "zero"}
 _REDUCTIONS = {"sum", "max", "min", "prod", "stable_shift"}
@@ -65,32 +67,49 @@ def _is_elementwise(node: Node, graph: Graph) -> bool:
 
 # --- the size estimate ----------------------------------------------------------------------------
 def estimate_scalar_terms(graph: Graph) -> int:
-    """Estimated number of SymPy nodes the scalar (element-wise) lift of ``graph`` builds.
+    """Estimated size of the scalar (element-wise) lift of ``graph``, before expanding it.
 
-    Per op node: its element count for elementwise and structural ops, the operand size for
-    reductions, ``2 m n k`` (per batch) for a matmul ``(m, k) @ (k, n)``; plus one symbol per
-    input element. Computed from shapes alone, in time linear in the number of nodes.
+    The sum over nodes of elements x per-element formula size: the formula of one element
+    of an elementwise op is one node over its operands' formulas, a reduction's holds its
+    group of operand formulas, a matmul ``(m, k) @ (k, n)`` element ``k`` products (so the
+    node counts ``m n k`` times its operands' sizes). A formula is never counted as larger
+    than all the scalar values built before it (SymPy shares equal subexpressions, so
+    ``x = x * x`` repeated stays small). Computed from shapes alone, in time linear in the
+    number of nodes.
 
     Examples
     --------
     >>> import numpy as np, autodiff as ad
-    >>> g, _ = ad.trace_graph(lambda a, x: (a @ x).sum(), np.ones((3, 4)), np.ones((4, 5)))
-    >>> estimate_scalar_terms(g)  # 12 + 20 symbols, 2*3*5*4 matmul, 15 summed
-    167
+    >>> g, _ = ad.trace_graph(lambda a, x: ad.sum(a @ x), np.ones((3, 4)), np.ones((4, 5)))
+    >>> estimate_scalar_terms(g)  # 12 + 20 symbols, 15 x (4 x 2 + 1) matmul, 1 x 136 sum
+    303
     """
+    per_element: list[int] = [1] * len(graph.nodes)
+    built = 0  # scalar values built so far: a bound on any formula's distinct nodes
     total = 0
     for node in graph.nodes:
+        i = node.index
         if node.op is None:
+            built += node.size
             total += node.size if node.is_input else 0
             continue
-        operands = [graph.nodes[i] for i in node.inputs]
-        if node.op.name == "matmul" and len(operands) == 2:
-            k = operands[0].shape[-1] if operands[0].shape else 1
-            total += 2 * node.size * int(k)
-        elif node.op.name in _REDUCTIONS:
-            total += max(node.size, sum(o.size for o in operands))
+        operands = [graph.nodes[j] for j in node.inputs]
+        sizes = [per_element[j] for j in node.inputs]
+        name = node.op.name
+        if name == "matmul" and len(operands) == 2:
+            k = int(operands[0].shape[-1]) if operands[0].shape else 1
+            s = k * (sizes[0] + sizes[1]) + 1
+        elif name in _REDUCTIONS:
+            group = operands[0].size // max(node.size, 1)
+            s = group * sizes[0] + 1
+        elif node.op.sympy == STRUCTURAL or name in ("reshape", "transpose", "getitem"):
+            s = max(sizes, default=1)
         else:
-            total += max(1, node.size)
+            s = 1 + sum(sizes)
+        s = min(s, built + 1)
+        per_element[i] = s
+        total += node.size * s
+        built += node.size * (s if name == "matmul" or name in _REDUCTIONS else 1)
     return int(total)
 
 

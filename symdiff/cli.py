@@ -3,13 +3,51 @@
 from __future__ import annotations
 
 import argparse
+import math
+import signal
 import sys
+from contextlib import contextmanager
 
 import sympy as sp
 
-from .formula import formula, label_latex, label_pretty, label_text
+from .errors import LiftError
+from .formula import formula, label_latex, label_pretty
 from .parse import parse_expression
 from .simplify import LEVELS
+
+MAX_ORDER = 8
+"""Default ``--max-order``: the highest derivative order computed without the override."""
+MAX_ENTRIES = 5_000
+"""Default ``--max-entries``: most distinct partials (``C(n + order - 1, order)``) printed."""
+TIMEOUT = 20.0
+"""Default ``--timeout``: seconds of wall-clock time for the whole command."""
+
+
+class CommandTimeout(Exception):
+    """The ``--timeout`` budget of ``hybriddiff formula`` ran out."""
+
+
+@contextmanager
+def _time_limit(seconds: float):
+    """Raise :class:`CommandTimeout` in the main thread after ``seconds`` (Unix only)."""
+    usable = seconds > 0 and hasattr(signal, "setitimer")
+    if usable:
+        try:
+            old = signal.signal(signal.SIGALRM, _on_alarm)
+        except ValueError:  # not the main thread: run without a wall-clock limit
+            usable = False
+    if usable:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        if usable:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+
+
+def _on_alarm(signum, frame):
+    raise CommandTimeout()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,7 +65,39 @@ def _parser() -> argparse.ArgumentParser:
     style.add_argument("--pretty", action="store_true", help="print with SymPy's unicode art")
     p.add_argument("--simplify", choices=LEVELS, default="fast", help="default: fast")
     p.add_argument("--budget", type=float, default=None, help="seconds for --simplify full")
+    p.add_argument(
+        "--max-order", type=int, default=MAX_ORDER, help=f"largest --order (default {MAX_ORDER})"
+    )
+    p.add_argument(
+        "--max-entries",
+        type=int,
+        default=MAX_ENTRIES,
+        help=f"most distinct partials to compute (default {MAX_ENTRIES})",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=TIMEOUT,
+        help=f"seconds for the whole command, 0 for none (default {TIMEOUT:g})",
+    )
     return p
+
+
+def _check_work(args, n_vars: int) -> None:
+    """Reject an order or a number of partials beyond the limits, naming the override flag."""
+    if args.order < 0:
+        raise ValueError(f"--order must be non-negative, got {args.order}")
+    if args.order > args.max_order:
+        raise ValueError(
+            f"--order {args.order} is above the limit of {args.max_order}; pass --max-order "
+            "to raise it"
+        )
+    entries = math.comb(n_vars + args.order - 1, args.order) if n_vars else 1
+    if entries > args.max_entries:
+        raise ValueError(
+            f"order {args.order} in {n_vars} variables has {entries} distinct partials, above "
+            f"the limit of {args.max_entries}; pass --max-entries to raise it"
+        )
 
 
 def formula_cli(argv: list[str] | None = None) -> int:
@@ -44,24 +114,56 @@ def formula_cli(argv: list[str] | None = None) -> int:
         argv = argv[1:]
     args = _parser().parse_args(argv)
     try:
-        expr, symbols = parse_expression(args.expression)
-        result = formula(
-            expr,
-            wrt=args.wrt or symbols,
-            order=args.order,
-            simplify=args.simplify,
-            budget=args.budget,
+        with _time_limit(args.timeout):
+            for line in _lines(args):
+                print(line)
+    except CommandTimeout:
+        print(
+            f"hybriddiff formula: error: the command took longer than --timeout "
+            f"{args.timeout:g} s; pass a larger --timeout (0 for none) or a lower --order",
+            file=sys.stderr,
         )
-    except ValueError as exc:
-        print(f"hybriddiff formula: error: {exc}", file=sys.stderr)
         return 2
-    for wrt, e in result.entries:
-        if args.latex:
-            print(f"{label_latex(wrt)} = {sp.latex(e)}")
-        elif args.pretty:
-            print(f"{label_pretty(wrt)} =")
-            print(sp.pretty(e, use_unicode=True))
-            print()
-        else:
-            print(f"{label_text(wrt)} = {e}")
+    except (ValueError, LiftError, OverflowError, ZeroDivisionError) as exc:
+        print(f"hybriddiff formula: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("hybriddiff formula: error: the expression is nested too deeply", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("hybriddiff formula: error: out of memory for this expression", file=sys.stderr)
+        return 2
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _lines(args) -> list[str]:
+    """Parse, differentiate and format; every line is built before any is printed."""
+    expr, symbols = parse_expression(args.expression)
+    _check_work(args, len(args.wrt) if args.wrt else len(symbols))
+    result = formula(
+        expr,
+        wrt=args.wrt or symbols,
+        order=args.order,
+        simplify=args.simplify,
+        budget=args.budget,
+    )
+    if args.latex:
+        return [result.latex()] if result.subexpressions else _each(result, "latex")
+    if args.pretty:
+        return [result.pretty()] if result.subexpressions else _each(result, "pretty")
+    return result.lines()
+
+
+def _each(result, style: str) -> list[str]:
+    out = []
+    for wrt, e in result.entries:
+        if style == "latex":
+            out.append(f"{label_latex(wrt)} = {sp.latex(e)}")
+        else:
+            out += [f"{label_pretty(wrt)} =", sp.pretty(e, use_unicode=True), ""]
+    return out

@@ -181,7 +181,7 @@ def check_consistency(
     if order not in (1, 2):
         raise ValueError(f"check_consistency: order must be 1 or 2, got {order!r}")
     flat = _Flat(f, args)
-    lifted = lift(f, *args)
+    lifted = lift(f, *args, mode="scalar")  # compares element-wise formulas
     if not lifted.is_scalar and order == 2:
         raise ValueError(
             f"check_consistency: order 2 needs a scalar output, got shape {lifted.output.shape}"

@@ -9,9 +9,11 @@ from typing import Any
 
 import sympy as sp
 
+from .dag import deep_recursion, free_symbols, shared_form, tree_size
 from .lifted import Lifted
 from .parse import parse_expression
 from .reverse import adjoints
+from .settings import config
 from .simplify import check_level, collapse_named, simplify_exprs
 
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -61,12 +63,24 @@ class Formula:
     ``str()`` is plain text: the bare expression for a single entry, else one
     ``label = expr`` line per entry. ``pretty()`` and ``latex()`` use SymPy's printers, so
     named functions read ``σ(x)``, ``softplus(x)``, ``relu(x)``.
+
+    When the entries would expand to more than ``symdiff.config.print_size`` tree nodes
+    (derivatives of computations with shared subexpressions grow exponentially as trees),
+    ``subexpressions`` holds named shared parts ``(t0, expr), (t1, expr), ...`` in dependency
+    order, the entries refer to those names, and every printed form lists them first.
     """
 
-    def __init__(self, expr: sp.Expr, variables, entries: list[tuple[tuple, sp.Expr]]):
+    def __init__(
+        self,
+        expr: sp.Expr,
+        variables,
+        entries: list[tuple[tuple, sp.Expr]],
+        subexpressions: Sequence[tuple[sp.Symbol, sp.Expr]] = (),
+    ):
         self.function = expr
         self.variables = tuple(variables)
         self.entries = list(entries)
+        self.subexpressions = list(subexpressions)
 
     @property
     def exprs(self) -> list[sp.Expr]:
@@ -83,30 +97,37 @@ class Formula:
     def __len__(self) -> int:
         return len(self.entries)
 
+    def lines(self, labels: bool = True) -> list[str]:
+        """Plain-text lines: the shared subexpressions, then ``label = expr`` per entry."""
+        out = [f"{s} = {e}" for s, e in self.subexpressions]
+        if not labels and len(self.entries) == 1 and not out:
+            return [str(self.entries[0][1])]
+        return out + [f"{label_text(w)} = {e}" for w, e in self.entries]
+
     def __str__(self) -> str:
-        if len(self.entries) == 1:
-            return str(self.entries[0][1])
-        return "\n".join(f"{label_text(w)} = {e}" for w, e in self.entries)
+        return "\n".join(self.lines(labels=False))
 
     def __repr__(self) -> str:
         return f"Formula({len(self.entries)} entr{'y' if len(self.entries) == 1 else 'ies'})"
 
     def pretty(self) -> str:
         """SymPy unicode pretty printing (multi-line for fractions and powers)."""
-        if len(self.entries) == 1:
+        if len(self.entries) == 1 and not self.subexpressions:
             return sp.pretty(self.entries[0][1], use_unicode=True)
         blocks = []
-        for w, e in self.entries:
+        named = [(s.name, e) for s, e in self.subexpressions]
+        for w, e in named + [(label_pretty(w), e) for w, e in self.entries]:
             body = sp.pretty(e, use_unicode=True)
-            prefix = f"{label_pretty(w)} = "
+            prefix = f"{w} = "
             blocks.append(prefix + body if "\n" not in body else f"{prefix.rstrip()}\n{body}")
         return "\n\n".join(blocks)
 
     def latex(self) -> str:
         """LaTeX: one expression, or ``label = expr`` lines in an ``aligned`` block."""
-        if len(self.entries) == 1:
+        if len(self.entries) == 1 and not self.subexpressions:
             return sp.latex(self.entries[0][1])
-        rows = [rf"{label_latex(w)} &= {sp.latex(e)}" for w, e in self.entries]
+        rows = [rf"{sp.latex(s)} &= {sp.latex(e)}" for s, e in self.subexpressions]
+        rows += [rf"{label_latex(w)} &= {sp.latex(e)}" for w, e in self.entries]
         return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
 
     def _repr_latex_(self) -> str:
@@ -123,7 +144,7 @@ def _from_callable(f: Callable, args: Sequence | None) -> Lifted:
     if args is None:
         n = len([p for p in inspect.signature(f).parameters.values() if p.default is p.empty])
         args = [0.5] * n
-    return lift(f, *args)
+    return lift(f, *args, mode="scalar")  # formulas are element-wise
 
 
 def _source(f_or_expr: Any, args: Sequence | None) -> tuple[sp.Expr, tuple]:
@@ -135,14 +156,14 @@ def _source(f_or_expr: Any, args: Sequence | None) -> tuple[sp.Expr, tuple]:
         lifted = _from_callable(f_or_expr, args)
         return lifted._scalar("formula"), lifted.variables
     expr = sp.sympify(f_or_expr)
-    return expr, tuple(sorted(expr.free_symbols, key=sp.default_sort_key))
+    return expr, tuple(sorted(free_symbols(expr), key=sp.default_sort_key))
 
 
 def _resolve(wrt: Any, variables: tuple, expr: sp.Expr) -> tuple[sp.Symbol, ...]:
     if wrt is None:
         return variables
     items = [wrt] if isinstance(wrt, str | sp.Symbol) else list(wrt)
-    known = {s.name: s for s in tuple(variables) + tuple(expr.free_symbols)}
+    known = {s.name: s for s in tuple(variables) + tuple(free_symbols(expr))}
     out = []
     for w in items:
         if isinstance(w, sp.Symbol):
@@ -206,9 +227,25 @@ def formula(
     check_level(simplify)
     if not isinstance(order, int) or order < 0:
         raise ValueError(f"formula: order must be a non-negative integer, got {order!r}")
-    expr, variables = _source(f_or_expr, args)
-    if simplify != "none":
-        expr = collapse_named(expr)
-    wrt = _resolve(wrt, tuple(variables), expr)
-    entries = derivative_table(expr, wrt, order, simplify, budget)
-    return Formula(expr, wrt, entries)
+    with deep_recursion():
+        expr, variables = _source(f_or_expr, args)
+        if simplify != "none":
+            expr = collapse_named(expr)
+        wrt = _resolve(wrt, tuple(variables), expr)
+        entries = derivative_table(expr, wrt, order, simplify, budget)
+        return _readable(Formula(expr, wrt, entries))
+
+
+def _readable(result: Formula) -> Formula:
+    """Name shared subexpressions when the expanded entries would be too large to print."""
+    limit, total, sizes = config.print_size, 0, {}
+    for _, e in result.entries:
+        total += tree_size(e, limit, sizes) if isinstance(e, sp.Basic) else 1
+        if total > limit:
+            break
+    else:
+        return result
+    avoid = [s.name for s in result.variables]
+    defs, reduced = shared_form([e for _, e in result.entries], avoid=avoid)
+    entries = [(w, r) for (w, _), r in zip(result.entries, reduced)]
+    return Formula(result.function, result.variables, entries, defs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import types
 
+import mpmath
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 from sympy.printing.pretty.stringpict import prettyForm
@@ -96,6 +97,15 @@ class softplus(_Named):  # noqa: N801
         return sp.log(1 + sp.exp(x))
 
     _eval_rewrite_as_log = _eval_rewrite_as_exp
+
+    def _eval_evalf(self, prec):
+        # log1p, not log(1 + e^x): for x << 0 the latter cancels ~|x|/2.3 digits of prec
+        arg = self.args[0]._eval_evalf(prec)
+        if arg is None or not arg.is_Number:
+            return None
+        with mpmath.workprec(prec):
+            value = mpmath.log1p(mpmath.exp(arg._to_mpmath(prec)))
+        return sp.Float._new(value._mpf_, prec)
 
 
 class relu(_Named):  # noqa: N801

@@ -7,7 +7,10 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import sympy as sp
 
+from .dag import free_symbols, postorder
+from .errors import LiftTooLarge
 from .reverse import adjoints, gradient_raw
+from .settings import config
 from .simplify import check_level, simplify_exprs
 
 
@@ -72,18 +75,50 @@ class SparseHessian:
         return sp.cse(self.values, **kwargs)
 
 
+def sweep_cost(expr: sp.Basic) -> int:
+    """Estimated terms one reverse sweep over ``expr`` builds: a product of ``k`` factors has
+    ``k`` partials of ``k - 1`` factors each; any other node one term per argument."""
+    cost = 0
+    for node in postorder([expr]):
+        k = len(node.args)
+        cost += k * k if isinstance(node, sp.Mul) else k
+    return cost
+
+
+def check_hessian_work(grad: Sequence[sp.Expr], limit: int | None = None) -> int:
+    """Raise :class:`LiftTooLarge` when the Hessian sweeps would build more than ``limit``
+    (default ``symdiff.config.max_terms``) terms; return the estimate."""
+    limit = config.max_terms if limit is None else int(limit)
+    total = 0
+    for g in grad:
+        if isinstance(g, sp.Basic):
+            total += sweep_cost(g)
+            if total > limit:
+                raise LiftTooLarge(
+                    f"hessian: the second-order sweeps over {len(grad)} gradient entries would "
+                    f"build more than {total} expression terms, above the limit "
+                    f"symdiff.config.max_terms = {limit}; raise symdiff.config.max_terms to "
+                    "compute it anyway"
+                )
+    return total
+
+
 def hessian_from_gradient(
     grad: Sequence[sp.Expr], variables: Sequence[sp.Symbol], simplify: str = "none"
 ) -> SparseHessian:
     """Sparse Hessian: row ``i`` differentiates ``grad[i]`` only in the variables it holds."""
     check_level(simplify)
+    check_hessian_work(grad)
     variables = tuple(variables)
     index = {v: k for k, v in enumerate(variables)}
     upper: dict[tuple[int, int], sp.Expr] = {}
+    free: dict = {}  # shared: the rows of a gradient share most of their subexpressions
     for i, g in enumerate(grad):
-        if not isinstance(g, sp.Basic) or g.is_number:
+        if not isinstance(g, sp.Basic):
             continue
-        targets = [v for v in g.free_symbols if index.get(v, -1) >= i]
+        targets = [v for v in free_symbols(g, free) if index.get(v, -1) >= i]
+        if not targets:
+            continue
         for v, d in adjoints(g, targets).items():
             upper[(i, index[v])] = d
     keys = sorted(upper)

@@ -26,6 +26,7 @@ from autodiff.ops import STRUCTURAL
 from autodiff.tensor import Tensor
 
 from .array_lift import AUTO_SCALAR_TERMS, ArrayLifted, estimate_scalar_terms
+from .dag import deep_recursion
 from .errors import LiftError, LiftTooLarge, TracerBoolConversionError, TracerConversionError
 from .functions import NS
 from .lifted import Guard, Lifted
@@ -102,6 +103,22 @@ def _param_set(params: Any, names: list[str]) -> set[int]:
     return out
 
 
+# --- work estimate ----------------------------------------------------------------------------
+def estimate_terms(node: Node, graph: Graph) -> int:
+    """Expression nodes the symbolic replay of ``node``'s op creates (an upper-bound estimate).
+
+    An elementwise op makes one node per output element; a contraction makes one term per
+    multiply-add: ``(m, k) @ (k, n)`` is ``m * n`` sums of ``k`` products, ``2 * m * n * k``;
+    a reduction touches every input element once.
+    """
+    out = int(node.size)
+    if node.op.name == "matmul" and len(node.inputs) == 2:
+        a = graph.nodes[node.inputs[0]].shape
+        inner = int(a[-1]) if len(a) else 1
+        return max(1, 2 * out * inner)
+    return max(1, out, sum(int(graph.nodes[i].size) for i in node.inputs))
+
+
 # --- the interpreter --------------------------------------------------------------------------
 class _Replay:
     """Symbolic values of the nodes of one growing graph, by node index.
@@ -111,11 +128,42 @@ class _Replay:
     while ``f`` runs, then by the output - so every node is evaluated once.
     """
 
-    def __init__(self, limit: int, inputs: Sequence[Tensor], symbols: Sequence[Any]):
+    def __init__(
+        self,
+        limit: int,
+        inputs: Sequence[Tensor],
+        symbols: Sequence[Any],
+        max_terms: int | None = None,
+    ):
         self.limit = limit
+        self.max_terms = config.max_terms if max_terms is None else int(max_terms)
+        self.terms = 0
         self.inputs = tuple(inputs)
         self.graph: Graph = graph_of([], self.inputs)
         self.values: list[np.ndarray] = [np.asarray(s, dtype=object) for s in symbols]
+
+    def precheck(self, roots: list[Tensor]) -> None:
+        """Estimate what replaying ``roots`` still needs: fail fast when it is too large."""
+        self.graph = graph = graph_of(roots, self.inputs, extend=self.graph)
+        total = self.terms
+        for node in graph.nodes[len(self.values) :]:
+            if node.op is not None:
+                total += estimate_terms(node, graph)
+                self._check_total(node, total)
+
+    def check_terms(self, node: Node) -> None:
+        """Add the estimated expression nodes of ``node``'s op; raise past ``max_terms``."""
+        self.terms += estimate_terms(node, self.graph)
+        self._check_total(node, self.terms)
+
+    def _check_total(self, node: Node, total: int) -> None:
+        if total > self.max_terms:
+            raise LiftTooLarge(
+                f"lift: op {node.op.name!r} (output shape {node.shape}) would build about "
+                f"{estimate_terms(node, self.graph)} expression terms, {total} in all so far, "
+                f"more than the limit symdiff.config.max_terms = {self.max_terms}; pass "
+                "max_terms= to lift a larger computation"
+            )
 
     def check_size(self, node: Node, what: str) -> None:
         if node.size > self.limit:
@@ -143,6 +191,7 @@ class _Replay:
             )
         return out
 
+    @deep_recursion()
     def replay(self, roots: list[Tensor]) -> list[np.ndarray]:
         """Evaluate what ``roots`` need that is not known yet; return the roots' values."""
         # Every recorded op is a node, so conditions (comparisons, masks) are replayed, not
@@ -153,6 +202,7 @@ class _Replay:
                 self.values.append(constant_array(node.value))
                 continue
             self.check_size(node, f"tensor (output of op {node.op.name!r})")
+            self.check_terms(node)
             self.values.append(self.run(node, [self.values[i] for i in node.inputs]))
         return [self.values[i] for i in graph.outputs]
 
@@ -178,8 +228,9 @@ def lift(
     chains fused into one formula of a generic element), whose size does not grow with the
     array sizes. ``mode="auto"`` (the default) estimates the scalar lift's size from the traced
     shapes before expanding anything (:func:`symdiff.array_lift.estimate_scalar_terms`: elements
-    times formula size per op, ``2 m n k`` per matmul) and takes the scalar lift up to
-    ``symdiff.array_lift.AUTO_SCALAR_TERMS`` (50,000) estimated terms, the array program above.
+    times per-element formula size, summed over the ops; a matmul counts ``m n k``) and takes
+    the scalar lift up to ``symdiff.array_lift.AUTO_SCALAR_TERMS`` (100,000) estimated terms,
+    the array program above.
     ``mode="scalar"`` on a computation estimated above ``symdiff.config.max_terms`` (2,000,000
     where unset) raises :class:`~symdiff.LiftTooLarge` at once, naming the estimate.
 
@@ -222,6 +273,9 @@ def lift(
         Largest tensor size allowed in scalar mode (default ``symdiff.config.max_elements``).
     guards : bool
         Record Python branches on traced values as guards instead of raising (scalar mode).
+    max_terms : int, optional
+        Largest estimated number of expression terms of a scalar lift (default
+        ``symdiff.config.max_terms``).
 
     Returns
     -------
@@ -280,10 +334,12 @@ def choose_lift(f, example_args, mode: str, options: dict, progress) -> ArrayLif
         return None  # the scalar lift reports the problem in its own words
     estimate = estimate_scalar_terms(graph)
     if mode == "scalar" or (mode == "auto" and estimate <= AUTO_SCALAR_TERMS):
+        # the scalar replay's own work estimate (estimate_terms), checked before any expansion
         limit = scalar_terms_limit(options)
-        if estimate > limit:
+        work = sum(estimate_terms(node, graph) for node in graph.nodes if node.op is not None)
+        if work > limit:
             raise LiftTooLarge(
-                f"lift: the scalar (element-wise) lift would build about {estimate} expression "
+                f"lift: the scalar (element-wise) lift would build about {work} expression "
                 f"terms ({len(graph)} graph nodes), more than the limit symdiff.config.max_terms "
                 f"= {limit}; use mode='array' (or mode='auto') for an array program whose size "
                 "is the number of ops, or pass max_terms="
@@ -352,6 +408,7 @@ def _lift_scalar(
     params: Any = (),
     max_elements: int | None = None,
     guards: bool = False,
+    max_terms: int | None = None,
 ) -> Lifted:
     """Trace ``f`` on example arguments and replay it over SymPy symbols.
 
@@ -389,6 +446,10 @@ def _lift_scalar(
         Largest tensor size allowed (default ``symdiff.config.max_elements``).
     guards : bool
         Record Python branches on traced values as guards instead of raising.
+    max_terms : int, optional
+        Largest estimated number of expression terms built in all (default
+        ``symdiff.config.max_terms``); checked before each op is replayed, so a too large
+        computation fails fast with :class:`symdiff.LiftTooLarge`.
 
     Returns
     -------
@@ -412,7 +473,7 @@ def _lift_scalar(
     arg_names = _arg_names(f, len(example_args), names)
     held = _param_set(params, arg_names)
     call, inputs, symbols = _inputs(example_args, arg_names, limit)
-    replay = _Replay(limit, list(inputs.values()), [symbols[name] for name in inputs])
+    replay = _Replay(limit, list(inputs.values()), [symbols[name] for name in inputs], max_terms)
     tracer = _BranchTracer(replay, symbols, record=bool(guards))
     with autodiff.enable_grad(), tracing("lift"), traced_bool_hook(tracer):
         try:
@@ -425,6 +486,7 @@ def _lift_scalar(
     if not isinstance(out, Tensor):
         raise_if_not_array(out, f)
         out = Tensor(np.asarray(out))
+    replay.precheck([out])
     (output,) = replay.replay([out])
     lifted_names = list(inputs)
     return Lifted(

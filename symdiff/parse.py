@@ -3,11 +3,18 @@
 The text is checked with Python's ``ast`` before SymPy sees it: only an expression of numbers,
 names, ``+ - * / ** ^``, unary signs and calls of allowed functions passes. Attribute access,
 subscripts, dunder names, lambdas, keywords, strings, statements and imports are rejected.
+
+Work is bounded before SymPy evaluates anything: the text has at most ``MAX_LENGTH``
+characters, brackets and operators nest at most ``MAX_DEPTH`` levels, and every integer
+literal or constant power (``9**9**9``) has at most ``MAX_DIGITS`` decimal digits. Anything
+beyond raises ``ValueError`` naming the limit, never a hang, ``RecursionError`` or
+``MemoryError``.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Sequence
 
 import sympy as sp
@@ -44,40 +51,59 @@ FUNCTIONS.update(NAMED_FUNCTIONS)
 CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "E": sp.E}
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.BitXor)
 _UNARY = (ast.UAdd, ast.USub)
-_MAX_LENGTH = 10_000
+MAX_LENGTH = 10_000
+"""Longest accepted input, in characters."""
+MAX_DEPTH = 200
+"""Deepest accepted nesting of brackets, calls and operators (``x+x+...`` counts one per term)."""
+MAX_DIGITS = 1_000
+"""Most decimal digits of an integer literal or of a constant power such as ``2**3000``."""
+_MAX_LENGTH = MAX_LENGTH
 
 
 def _reject(text: str, why: str) -> ValueError:
-    return ValueError(f"parse_expression: {why} in {text!r}")
+    shown = text if len(text) <= 80 else f"{text[:40]}...{text[-20:]}"
+    return ValueError(f"parse_expression: {why} in {shown!r}")
 
 
-def _check_node(node: ast.AST, text: str, names: list[str]) -> None:
+def _check_tree(root: ast.AST, text: str, names: list[str]) -> None:
+    """Check every node (iteratively, so that deep input cannot exhaust the stack)."""
+    stack: list[tuple[ast.AST, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _reject(text, f"expression nested deeper than the limit of {MAX_DEPTH} levels")
+        stack.extend((c, depth + 1) for c in _check_node(node, text, names))
+    _check_magnitudes(root, text)
+
+
+def _check_node(node: ast.AST, text: str, names: list[str]) -> list[ast.AST]:
+    """Validate one node; return the children still to check."""
     if isinstance(node, ast.BinOp):
         if not isinstance(node.op, _BINOPS):
             raise _reject(text, f"operator {type(node.op).__name__} is not allowed")
-        _check_node(node.left, text, names)
-        _check_node(node.right, text, names)
-    elif isinstance(node, ast.UnaryOp):
+        return [node.left, node.right]
+    if isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, _UNARY):
             raise _reject(text, f"operator {type(node.op).__name__} is not allowed")
-        _check_node(node.operand, text, names)
-    elif isinstance(node, ast.Constant):
+        return [node.operand]
+    if isinstance(node, ast.Constant):
         if type(node.value) not in (int, float):
             raise _reject(text, f"only numbers are allowed as literals, not {node.value!r}")
-    elif isinstance(node, ast.Name):
+        return []
+    if isinstance(node, ast.Name):
         if node.id.startswith("_"):
             raise _reject(text, f"name {node.id!r} is not allowed (leading underscore)")
         if node.id in FUNCTIONS:
             raise _reject(text, f"function {node.id!r} must be called")
         if node.id not in names and node.id not in CONSTANTS:
             names.append(node.id)
-    elif isinstance(node, ast.Call):
-        _check_call(node, text, names)
-    else:
-        raise _reject(text, f"{type(node).__name__} is not allowed (only arithmetic and calls)")
+        return []
+    if isinstance(node, ast.Call):
+        return _check_call(node, text)
+    raise _reject(text, f"{type(node).__name__} is not allowed (only arithmetic and calls)")
 
 
-def _check_call(node: ast.Call, text: str, names: list[str]) -> None:
+def _check_call(node: ast.Call, text: str) -> list[ast.AST]:
     if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
         what = node.func.id if isinstance(node.func, ast.Name) else type(node.func).__name__
         allowed = ", ".join(sorted(FUNCTIONS))
@@ -89,20 +115,102 @@ def _check_call(node: ast.Call, text: str, names: list[str]) -> None:
     for arg in node.args:
         if isinstance(arg, ast.Starred):
             raise _reject(text, "starred arguments are not allowed")
-        _check_node(arg, text, names)
+    return list(node.args)
+
+
+def _check_magnitudes(root: ast.AST, text: str) -> None:
+    """Reject integer literals and constant powers with more than ``MAX_DIGITS`` digits.
+
+    ``log10 |value|`` of every constant subexpression is estimated bottom-up (post-order, no
+    recursion) from the literals alone, so ``9**9**9`` is rejected without being computed.
+    """
+    size: dict[int, float | None] = {}  # id(node) -> log10|value|, None: not a constant
+    order: list[ast.AST] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    for node in reversed(order):
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            size[id(node)] = _log10(node.value)
+        elif isinstance(node, ast.Constant):
+            v = abs(float(node.value))
+            if v == math.inf:
+                raise _reject(text, "a number literal is beyond the float range (about 1.8e308)")
+            size[id(node)] = math.log10(v) if v > 0 else 0.0
+        elif isinstance(node, ast.UnaryOp):
+            size[id(node)] = size.get(id(node.operand))
+        elif isinstance(node, ast.BinOp):
+            size[id(node)] = _binop_size(node, size.get(id(node.left)), size.get(id(node.right)))
+        else:
+            size[id(node)] = None
+        found = size[id(node)]
+        if found is not None and found > MAX_DIGITS:
+            raise _reject(
+                text,
+                f"a constant of about {found:.3g} digits exceeds the limit of {MAX_DIGITS} digits",
+            )
+
+
+def _log10(value: int) -> float:
+    """``log10 |value|`` of an int of any size (0 for 0), without converting it to text."""
+    value = abs(value)
+    if value == 0:
+        return 0.0
+    bits = value.bit_length()
+    if bits < 1000:
+        return math.log10(value)
+    return math.log10(value >> (bits - 60)) + (bits - 60) * math.log10(2)
+
+
+def _binop_size(node: ast.BinOp, left: float | None, right: float | None) -> float | None:
+    if left is None or right is None:
+        # a symbolic base with a huge constant exponent stays cheap (x**(10**9)); a constant
+        # base with a symbolic exponent is not evaluated
+        return None
+    if isinstance(node.op, ast.Pow | ast.BitXor):
+        exponent = 10.0**right if right < 300 else math.inf
+        return left * exponent if left > 0 else 1.0
+    if isinstance(node.op, ast.Mult | ast.Div):
+        return abs(left) + abs(right)
+    return max(left, right) + 1.0
+
+
+def _nesting(text: str) -> int:
+    """Deepest bracket nesting, counting a run of unary signs as nesting too."""
+    depth = deepest = run = 0
+    for c in text:
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        if c in "+-":
+            run += 1
+        elif not c.isspace():
+            run = 0
+        deepest = max(deepest, depth + run)
+    return deepest
 
 
 def _validated_names(text: str) -> list[str]:
-    if len(text) > _MAX_LENGTH:
-        raise ValueError(f"parse_expression: input longer than {_MAX_LENGTH} characters")
+    if len(text) > MAX_LENGTH:
+        raise ValueError(
+            f"parse_expression: input of {len(text)} characters is longer than the limit of "
+            f"{MAX_LENGTH} characters"
+        )
     if any(c in text for c in ";\n\r\\"):
         raise _reject(text, "statements, line breaks and backslashes are not allowed")
+    if _nesting(text) > MAX_DEPTH:
+        raise _reject(text, f"brackets or signs nested deeper than the limit of {MAX_DEPTH}")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise _reject(text, f"not a valid expression ({exc.msg})") from None
+    except (RecursionError, MemoryError):
+        raise _reject(text, f"expression nested deeper than the limit of {MAX_DEPTH}") from None
     names: list[str] = []
-    _check_node(tree.body, text, names)
+    _check_tree(tree.body, text, names)
     return names
 
 

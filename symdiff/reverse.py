@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import sympy as sp
+from sympy.core.function import ArgumentIndexError
 from sympy.functions.elementary.miscellaneous import MinMaxBase
+
+from .dag import deep_recursion, free_symbols, tree_size
 
 # Step functions are differentiated as 0 almost everywhere, as autodiff does (docs/architecture.md):
 # keeping DiracDelta out keeps formulas readable and Hessians of relu models sparse. floor and
@@ -39,8 +42,14 @@ def _is_opaque(node: sp.Basic) -> bool:
     return isinstance(node, sp.Expr) and not node.is_Atom and not _children(node)
 
 
-def _sweep_order(expr: sp.Basic, targets: frozenset) -> tuple[list[sp.Basic], dict]:
-    """Nodes of ``expr`` that depend on ``targets``, children before parents (iterative)."""
+def _sweep_order(
+    expr: sp.Basic, targets: frozenset, free: dict | None = None
+) -> tuple[list[sp.Basic], dict]:
+    """Nodes of ``expr`` that depend on ``targets``, children before parents (iterative).
+
+    Every unique node is visited once, so the cost is linear in the DAG size of ``expr``.
+    """
+    free = {} if free is None else free
     depends: dict[sp.Basic, bool] = {}
     order: list[sp.Basic] = []
     stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
@@ -48,7 +57,7 @@ def _sweep_order(expr: sp.Basic, targets: frozenset) -> tuple[list[sp.Basic], di
         node, expanded = stack.pop()
         if expanded:
             dep = any(depends[c] for c in _children(node))
-            dep = dep or (_is_opaque(node) and bool(node.free_symbols & targets))
+            dep = dep or (_is_opaque(node) and bool(free_symbols(node, free) & targets))
             depends[node] = dep
             if dep:
                 order.append(node)
@@ -80,7 +89,7 @@ def _function_partial(node: sp.Function, i: int) -> sp.Expr:
         return sp.S.Zero
     try:
         return node.fdiff(i + 1)
-    except (sp.ArgumentIndexError, NotImplementedError, TypeError, AttributeError):
+    except (ArgumentIndexError, NotImplementedError, TypeError, AttributeError):
         return _dummy_partial(node, i)
 
 
@@ -111,32 +120,87 @@ def _local_partials(node: sp.Basic, depends: dict) -> list[tuple[sp.Basic, sp.Ex
     return out
 
 
+SMALL = 60
+"""Adjoint products and sums whose operands have at most this many tree nodes are built by
+SymPy as usual (flattened, sorted, readable); larger ones are kept as nested binary nodes
+(``evaluate=False``): flattening an adjoint into the product of every chain factor, and
+sorting deep arguments, makes the sweep quadratic."""
+
+
+class _Builder:
+    """Adjoint products (flattened when small, nested when large) and sums."""
+
+    def __init__(self) -> None:
+        self.sizes: dict = {}
+
+    def _large(self, *exprs: sp.Basic) -> bool:
+        total = 0
+        for e in exprs:
+            total += tree_size(e, SMALL, self.sizes)
+            if total > SMALL:
+                return True
+        return False
+
+    def mul(self, a: sp.Expr, b: sp.Expr) -> sp.Expr:
+        if a == 1:
+            return b
+        if b == 1:
+            return a
+        if not self._large(a, b):
+            return a * b
+        if a == b:
+            return sp.Pow(a, 2, evaluate=False)
+        return sp.Mul(a, b, evaluate=False)
+
+    def add(self, terms: list) -> sp.Expr:
+        if len(terms) == 1:
+            return terms[0]
+        if not self._large(*terms):
+            return sp.Add(*terms)
+        # Binary sums of distinct terms only: SymPy's cse (lambdify, codegen) treats the
+        # arguments of an Add as a set and loses terms of wider unevaluated sums.
+        counts: dict = {}
+        for t in terms:
+            counts[t] = counts.get(t, 0) + 1
+        out = None
+        for t, k in counts.items():
+            t = t if k == 1 else sp.Mul(sp.Integer(k), t, evaluate=False)
+            if out is None or out == t:
+                out = t if out is None else sp.Mul(sp.Integer(2), t, evaluate=False)
+            else:
+                out = sp.Add(out, t, evaluate=False)
+        return out
+
+
+@deep_recursion()
 def adjoints(expr: sp.Basic, targets: Iterable[sp.Symbol]) -> dict[sp.Symbol, sp.Expr]:
     """d expr / d t for every ``t`` in ``targets`` that ``expr`` depends on, in one sweep."""
     expr = sp.sympify(expr)
     targets = frozenset(targets)
-    order, depends = _sweep_order(expr, targets)
+    free: dict = {}
+    order, depends = _sweep_order(expr, targets, free)
+    build = _Builder()
     contributions: dict[sp.Basic, list] = {expr: [sp.S.One]}
     result: dict[sp.Symbol, sp.Expr] = {}
     for node in reversed(order):
         terms = contributions.pop(node, None)
         if not terms:
             continue
-        bar = terms[0] if len(terms) == 1 else sp.Add(*terms)
+        bar = build.add(terms)
         if bar == 0:
             continue
         if node.is_Atom:
             result[node] = bar
         elif _is_opaque(node):
-            for t in node.free_symbols & targets:
-                contributions.setdefault(t, []).append(bar * node.diff(t))
+            for t in free_symbols(node, free) & targets:
+                contributions.setdefault(t, []).append(build.mul(bar, node.diff(t)))
         else:
             for child, p in _local_partials(node, depends):
                 if p != 0:
-                    contributions.setdefault(child, []).append(bar * p)
+                    contributions.setdefault(child, []).append(build.mul(bar, p))
     for t, terms in contributions.items():  # opaque contributions reach symbols late
         if t in targets:
-            result[t] = sp.Add(result.get(t, sp.S.Zero), *terms)
+            result[t] = build.add([result[t], *terms] if t in result else terms)
     return {t: v for t, v in result.items() if v != 0}
 
 

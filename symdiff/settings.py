@@ -17,6 +17,11 @@ class Config:
     """``simplify="full"`` hands entries up to this many operations to ``sympy.simplify``."""
     budget: float = 5.0
     """Default time budget, in seconds, of ``simplify="full"`` over one result."""
+    max_terms: int = 2_000_000
+    """Largest estimated number of expression nodes a lift (or a lifted Hessian) may build."""
+    print_size: int = 2_000
+    """A formula whose entries expand to more tree nodes than this is printed with named
+    shared subexpressions (``t0 = ...``) instead of expanded (which can be exponential)."""
 
 
 config = Config()

@@ -14,10 +14,13 @@ from collections.abc import Sequence
 
 import sympy as sp
 
+from .dag import deep_recursion, has_any, postorder
+from .dag import xreplace as dag_xreplace
 from .functions import sigmoid, softplus
 from .settings import config
 
 LEVELS = ("none", "fast", "full")
+_NAMED_PATTERNS = (sp.exp, sigmoid)
 
 
 def check_level(level: str) -> str:
@@ -120,7 +123,7 @@ def _rewrite_mul_sigmoids(node: sp.Expr) -> sp.Expr:
     for s in sigs:
         u = s.args[0]
         if u.could_extract_minus_sign() and sigmoid(-u) in sigs:
-            return node.xreplace({s: 1 - sigmoid(-u)})
+            return dag_xreplace(node, {s: 1 - sigmoid(-u)})
     return node
 
 
@@ -158,27 +161,25 @@ def _rewrite_node(node: sp.Basic) -> sp.Basic:
 
 
 def collapse_named(expr: sp.Basic) -> sp.Basic:
-    """Rewrite exponential patterns into ``sigmoid``, ``softplus`` and ``tanh``, bottom-up."""
-    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid):
-        return expr
-    memo: dict[sp.Basic, sp.Basic] = {}
+    """Rewrite exponential patterns into ``sigmoid``, ``softplus`` and ``tanh``, bottom-up.
 
-    def visit(node: sp.Basic) -> sp.Basic:
-        if node in memo:
-            return memo[node]
-        if node.is_Atom or not node.has(sp.exp, sigmoid):
-            out = node
-        else:
-            args = [visit(a) for a in node.args]
-            rebuilt = node.func(*args) if args != list(node.args) else node
-            out = _rewrite_node(rebuilt)
-        memo[node] = out
-        return out
-
-    try:
-        return visit(expr)
-    except RecursionError:  # a very deep expression: leave it as it is
+    Each unique node is visited once (iteratively), so the cost is linear in the DAG size.
+    """
+    if not isinstance(expr, sp.Basic):
         return expr
+    with deep_recursion():
+        holds: dict = {}
+        if not has_any(expr, _NAMED_PATTERNS, holds):
+            return expr
+        memo: dict[sp.Basic, sp.Basic] = {}
+        for node in postorder([expr]):
+            if node.is_Atom or not holds[node]:
+                memo[node] = node
+                continue
+            args = [memo[a] for a in node.args]
+            same = all(a is b for a, b in zip(args, node.args))
+            memo[node] = _rewrite_node(node if same else node.func(*args))
+        return memo[expr]
 
 
 def _smallest(candidates: list[sp.Expr]) -> sp.Expr:

@@ -1,15 +1,21 @@
-"""Elementwise primitives: arithmetic, transcendental functions, activations, comparisons."""
+"""Elementwise primitives: arithmetic, transcendental functions, activations, comparisons.
+
+Each declaration also generates the op's public function in this module (``exp(x)``,
+``maximum(a, b)``, ``where(cond, a, b)``...), its ``Tensor`` methods and NumPy dispatch; see
+:mod:`autodiff.ops.surface`. Rules inside this module call ``apply(OP, ...)`` directly.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..tensor import Tensor, apply
-from ._rules import binary, elementwise_sympy, unary, zeros_like
-from .base import Op, register
+from .base import Op
+from .builders import binary, comparison, declare, elementwise_sympy, unary, zeros_like
+from .surface import composite, surface
 
 # --- arithmetic -------------------------------------------------------------------------------
-NEG = register(
+NEG = declare(
     Op(
         "neg",
         1,
@@ -17,7 +23,10 @@ NEG = register(
         vjp=lambda g, out, x: (-g,),
         jvp=lambda t, out, x: -t[0],
         sympy=elementwise_sympy(lambda ns, x: -x),
-    )
+        doc="Elementwise ``-x``.",
+    ),
+    aliases="negative",
+    ufunc=np.negative,
 )
 
 
@@ -39,16 +48,48 @@ def _sub_jvp(t, out, a, b):
     return -tb if ta is None else (ta if tb is None else ta - tb)
 
 
-ADD = register(Op("add", 2, np.add, _add_vjp, _add_jvp, elementwise_sympy(lambda ns, a, b: a + b)))
-SUB = register(
-    Op("sub", 2, np.subtract, _sub_vjp, _sub_jvp, elementwise_sympy(lambda ns, a, b: a - b))
+ADD = declare(
+    Op(
+        "add",
+        2,
+        np.add,
+        _add_vjp,
+        _add_jvp,
+        elementwise_sympy(lambda ns, a, b: a + b),
+        doc="Elementwise ``a + b`` with NumPy broadcasting.",
+    ),
+    ufunc=np.add,
 )
-MUL = binary("mul", np.multiply, (lambda a, b, o: b, lambda a, b, o: a), lambda ns, a, b: a * b)
+SUB = declare(
+    Op(
+        "sub",
+        2,
+        np.subtract,
+        _sub_vjp,
+        _sub_jvp,
+        elementwise_sympy(lambda ns, a, b: a - b),
+        doc="Elementwise ``a - b``.",
+    ),
+    aliases="subtract",
+    ufunc=np.subtract,
+)
+MUL = binary(
+    "mul",
+    np.multiply,
+    (lambda a, b, o: b, lambda a, b, o: a),
+    lambda ns, a, b: a * b,
+    "Elementwise ``a * b``.",
+    aliases="multiply",
+    ufunc=np.multiply,
+)
 DIV = binary(
     "div",
     np.divide,
     (lambda a, b, o: 1.0 / b, lambda a, b, o: -o / b),
     lambda ns, a, b: a / b,
+    "Elementwise ``a / b``.",
+    aliases="divide",
+    ufunc=np.true_divide,
 )
 
 
@@ -69,32 +110,113 @@ def _pow_base_partial(a, b, o):
         lowered = np.where(k == 0, 0, k - 1) if (k == 0).any() else k - 1
         return b * a ** Tensor._wrap(np.asarray(lowered, dtype=k.dtype))
     # a recorded constant (e.g. from a comparison): stay on the graph so that lift replays it
-    return b * a ** where(b == 0, 0.0, b - 1.0)
+    return b * a ** apply(WHERE, b == 0, 0.0, b - 1.0)
 
 
 POW = binary(
     "pow",
     np.power,
     # d(a**b)/db = a**b log(a); at a = 0 it is 0 (as in PyTorch), not 0 * log(0) = nan.
-    (_pow_base_partial, lambda a, b, o: o * log(where(a == 0, 1.0, a))),
+    (_pow_base_partial, lambda a, b, o: o * apply(LOG, apply(WHERE, a == 0, 1.0, a))),
     lambda ns, a, b: a**b,
+    "Elementwise ``a ** b``; the exponent may itself be a tensor.",
+    public="power",
+    ufunc=np.power,
 )
 
 # --- transcendental ---------------------------------------------------------------------------
-EXP = unary("exp", np.exp, lambda x, o: o, lambda ns, x: ns.exp(x))
+EXP = unary(
+    "exp",
+    np.exp,
+    lambda x, o: o,
+    lambda ns, x: ns.exp(x),
+    "Elementwise exponential.",
+    ufunc=np.exp,
+    methods=True,
+)
 # Outside the domain the value is nan, and so is the derivative (to every order): a finite
 # 1/x there would hide the error. Inside, 1/x stays exact.
-LOG = unary("log", np.log, lambda x, o: where(x < 0, o, 1.0 / x), lambda ns, x: ns.log(x))
-LOG1P = unary(
-    "log1p", np.log1p, lambda x, o: where(x < -1, o, 1.0 / (1.0 + x)), lambda ns, x: ns.log1p(x)
+LOG = unary(
+    "log",
+    np.log,
+    lambda x, o: apply(WHERE, x < 0, o, 1.0 / x),
+    lambda ns, x: ns.log(x),
+    "Elementwise natural logarithm.",
+    ufunc=np.log,
+    methods=True,
 )
-EXPM1 = unary("expm1", np.expm1, lambda x, o: o + 1.0, lambda ns, x: ns.expm1(x))
-SQRT = unary("sqrt", np.sqrt, lambda x, o: 0.5 / o, lambda ns, x: ns.sqrt(x))
-SQUARE = unary("square", np.square, lambda x, o: 2.0 * x, lambda ns, x: x**2)
-SIN = unary("sin", np.sin, lambda x, o: cos(x), lambda ns, x: ns.sin(x))
-COS = unary("cos", np.cos, lambda x, o: -sin(x), lambda ns, x: ns.cos(x))
-TAN = unary("tan", np.tan, lambda x, o: 1.0 + o * o, lambda ns, x: ns.tan(x))
-TANH = unary("tanh", np.tanh, lambda x, o: 1.0 - o * o, lambda ns, x: ns.tanh(x))
+LOG1P = unary(
+    "log1p",
+    np.log1p,
+    lambda x, o: apply(WHERE, x < -1, o, 1.0 / (1.0 + x)),
+    lambda ns, x: ns.log1p(x),
+    "Elementwise ``log(1 + x)``, accurate for small ``x``.",
+    ufunc=np.log1p,
+    methods=True,
+)
+EXPM1 = unary(
+    "expm1",
+    np.expm1,
+    lambda x, o: apply(EXP, x),  # not o + 1: that is 0 for x < -37 instead of e^x
+    lambda ns, x: ns.expm1(x),
+    "Elementwise ``exp(x) - 1``, accurate for small ``x``.",
+    ufunc=np.expm1,
+    methods=True,
+)
+SQRT = unary(
+    "sqrt",
+    np.sqrt,
+    lambda x, o: 0.5 / o,
+    lambda ns, x: ns.sqrt(x),
+    "Elementwise square root.",
+    ufunc=np.sqrt,
+    methods=True,
+)
+SQUARE = unary(
+    "square",
+    np.square,
+    lambda x, o: 2.0 * x,
+    lambda ns, x: x**2,
+    "Elementwise ``x ** 2``.",
+    ufunc=np.square,
+    methods=True,
+)
+SIN = unary(
+    "sin",
+    np.sin,
+    lambda x, o: apply(COS, x),
+    lambda ns, x: ns.sin(x),
+    "Elementwise sine.",
+    ufunc=np.sin,
+    methods=True,
+)
+COS = unary(
+    "cos",
+    np.cos,
+    lambda x, o: -apply(SIN, x),
+    lambda ns, x: ns.cos(x),
+    "Elementwise cosine.",
+    ufunc=np.cos,
+    methods=True,
+)
+TAN = unary(
+    "tan",
+    np.tan,
+    lambda x, o: 1.0 + o * o,
+    lambda ns, x: ns.tan(x),
+    "Elementwise tangent.",
+    ufunc=np.tan,
+    methods=True,
+)
+TANH = unary(
+    "tanh",
+    np.tanh,
+    lambda x, o: 1.0 - o * o,
+    lambda ns, x: ns.tanh(x),
+    "Elementwise hyperbolic tangent.",
+    ufunc=np.tanh,
+    methods=True,
+)
 
 
 def _sigmoid_np(x):
@@ -108,8 +230,23 @@ def _softplus_np(x):
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
-SIGMOID = unary("sigmoid", _sigmoid_np, lambda x, o: o * (1.0 - o), lambda ns, x: ns.sigmoid(x))
-SOFTPLUS = unary("softplus", _softplus_np, lambda x, o: sigmoid(x), lambda ns, x: ns.softplus(x))
+SIGMOID = unary(
+    "sigmoid",
+    _sigmoid_np,
+    # sigma' = sigma(x) sigma(-x): 1 - sigma(x) would cancel (relative error ~e^x eps, x >> 0)
+    lambda x, o: o * apply(SIGMOID, -x),
+    lambda ns, x: ns.sigmoid(x),
+    "Elementwise logistic function ``1 / (1 + exp(-x))``, stable for large ``|x|``.",
+    methods=True,
+)
+SOFTPLUS = unary(
+    "softplus",
+    _softplus_np,
+    lambda x, o: apply(SIGMOID, x),
+    lambda ns, x: ns.softplus(x),
+    "Elementwise ``log(1 + exp(x))`` without overflow.",
+    methods=True,
+)
 
 
 # --- kinks: relu'(0) = 0, abs'(0) = 0, sign' = 0, ties split 0.5/0.5 (docs/architecture.md) -------
@@ -122,12 +259,44 @@ HEAVISIDE = unary(
     lambda x, at_zero: np.heaviside(x, np.asarray(at_zero, dtype=x.dtype)),
     _zero_deriv,
     lambda ns, x, at_zero: ns.Heaviside(x, ns.nsimplify(at_zero)),
+    "Elementwise step: 0 below zero, 1 above, ``at_zero`` at zero.",
+    wrapper=False,  # heaviside() below converts at_zero
 )
-SIGN = unary("sign", np.sign, _zero_deriv, lambda ns, x: ns.sign(x))
+
+
+@surface(HEAVISIDE)
+def heaviside(x, at_zero: float = 0.5) -> Tensor:
+    """Elementwise step: 0 below zero, 1 above, ``at_zero`` at zero."""
+    return apply(HEAVISIDE, x, at_zero=float(at_zero))
+
+
+SIGN = unary(
+    "sign",
+    np.sign,
+    _zero_deriv,
+    lambda ns, x: ns.sign(x),
+    "Elementwise sign (-1, 0 or 1); its derivative is 0.",
+    ufunc=np.sign,
+    methods=True,
+)
 RELU = unary(
-    "relu", lambda x: np.maximum(x, 0), lambda x, o: heaviside(x, 0.0), lambda ns, x: ns.relu(x)
+    "relu",
+    lambda x: np.maximum(x, 0),
+    lambda x, o: apply(HEAVISIDE, x, at_zero=0.0),
+    lambda ns, x: ns.relu(x),
+    "Elementwise ``max(x, 0)``; its derivative at 0 is 0.",
+    methods=True,
 )
-ABS = unary("abs", np.abs, lambda x, o: sign(x), lambda ns, x: ns.Abs(x))
+ABS = unary(
+    "abs",
+    np.abs,
+    lambda x, o: apply(SIGN, x),
+    lambda ns, x: ns.Abs(x),
+    "Elementwise absolute value; its derivative at 0 is 0.",
+    aliases="absolute",
+    ufunc=np.absolute,
+    methods=True,
+)
 
 
 def _picked(mine, other, o, larger: bool):
@@ -146,7 +315,7 @@ def _picked(mine, other, o, larger: bool):
     share = better.astype(dtype) + 0.5 * (mine == other).astype(dtype)
     mine_nan = (mine != mine).astype(dtype)
     other_nan = (other != other).astype(dtype)
-    return where(o != o, mine_nan * (1.0 - 0.5 * other_nan), share)
+    return apply(WHERE, o != o, mine_nan * (1.0 - 0.5 * other_nan), share)
 
 
 MAXIMUM = binary(
@@ -154,28 +323,33 @@ MAXIMUM = binary(
     np.maximum,
     (lambda a, b, o: _picked(a, b, o, True), lambda a, b, o: _picked(b, a, o, True)),
     lambda ns, a, b: ns.Max(a, b),
+    "Elementwise maximum; at a tie the gradient is split 0.5 / 0.5.",
+    ufunc=np.maximum,
 )
 MINIMUM = binary(
     "minimum",
     np.minimum,
     (lambda a, b, o: _picked(a, b, o, False), lambda a, b, o: _picked(b, a, o, False)),
     lambda ns, a, b: ns.Min(a, b),
+    "Elementwise minimum; at a tie the gradient is split 0.5 / 0.5.",
+    ufunc=np.minimum,
 )
 
 
 def _where_vjp(g, out, cond, a, b):
     zero = zeros_like(g)
-    ga = where(cond, g, zero) if a.requires_grad else None
-    gb = where(cond, zero, g) if b.requires_grad else None
+    ga = apply(WHERE, cond, g, zero) if a.requires_grad else None
+    gb = apply(WHERE, cond, zero, g) if b.requires_grad else None
     return None, ga, gb
 
 
 def _where_jvp(t, out, cond, a, b):
     _, ta, tb = t
-    return where(cond, ta if ta is not None else zeros_like(a), tb if tb is not None else 0.0)
+    ta = ta if ta is not None else zeros_like(a)
+    return apply(WHERE, cond, ta, tb if tb is not None else 0.0)
 
 
-WHERE = register(
+WHERE = declare(
     Op(
         "where",
         3,
@@ -183,7 +357,10 @@ WHERE = register(
         _where_vjp,
         _where_jvp,
         elementwise_sympy(lambda ns, c, a, b: ns.Piecewise((a, c), (b, True))),
-    )
+        doc="Pick ``a`` where ``cond`` is true and ``b`` elsewhere (``cond`` is not "
+        "differentiated).",
+    ),
+    array_function=np.where,
 )
 
 
@@ -198,7 +375,7 @@ def _cast_sympy(ns, x, dtype):
     return x
 
 
-CAST = register(
+CAST = declare(
     Op(
         "cast",
         1,
@@ -206,7 +383,9 @@ CAST = register(
         _cast_vjp,
         lambda t, out, x, dtype: cast(t[0], dtype),
         elementwise_sympy(_cast_sympy),
-    )
+        doc="a cast between floating dtypes (differentiable; gradients in the input's dtype)",
+    ),
+    wrapper=False,  # cast() below picks CAST or CAST_DISCRETE by dtype
 )
 
 
@@ -228,7 +407,7 @@ def _cast_discrete_sympy(ns, x, dtype):
 # A cast to an integer or boolean dtype is piecewise constant: its output carries no gradient
 # (as in PyTorch, where integer tensors cannot require grad), and lift gives the truncation
 # NumPy applies, so the eager, lifted and compiled values agree.
-CAST_DISCRETE = register(
+CAST_DISCRETE = declare(
     Op(
         "cast_discrete",
         1,
@@ -238,157 +417,42 @@ CAST_DISCRETE = register(
         elementwise_sympy(_cast_discrete_sympy),
         differentiable=False,
         doc="a cast to an integer or boolean dtype (truncation toward zero; no gradient)",
-    )
+    ),
+    wrapper=False,
 )
 
 
 # --- comparisons (no gradient) ----------------------------------------------------------------
-def _comparison(name, fn, sym):
-    return register(Op(name, 2, fn, None, None, elementwise_sympy(sym), differentiable=False))
+LESS = comparison("less", np.less, lambda ns, a, b: ns.Lt(a, b), "<", ufunc=np.less)
+LESS_EQUAL = comparison(
+    "less_equal", np.less_equal, lambda ns, a, b: ns.Le(a, b), "<=", ufunc=np.less_equal
+)
+GREATER = comparison("greater", np.greater, lambda ns, a, b: ns.Gt(a, b), ">", ufunc=np.greater)
+GREATER_EQUAL = comparison(
+    "greater_equal", np.greater_equal, lambda ns, a, b: ns.Ge(a, b), ">=", ufunc=np.greater_equal
+)
+EQUAL = comparison("equal", np.equal, lambda ns, a, b: ns.Eq(a, b), "==", ufunc=np.equal)
+NOT_EQUAL = comparison(
+    "not_equal", np.not_equal, lambda ns, a, b: ns.Ne(a, b), "!=", ufunc=np.not_equal
+)
 
 
-LESS = _comparison("less", np.less, lambda ns, a, b: ns.Lt(a, b))
-LESS_EQUAL = _comparison("less_equal", np.less_equal, lambda ns, a, b: ns.Le(a, b))
-GREATER = _comparison("greater", np.greater, lambda ns, a, b: ns.Gt(a, b))
-GREATER_EQUAL = _comparison("greater_equal", np.greater_equal, lambda ns, a, b: ns.Ge(a, b))
-EQUAL = _comparison("equal", np.equal, lambda ns, a, b: ns.Eq(a, b))
-NOT_EQUAL = _comparison("not_equal", np.not_equal, lambda ns, a, b: ns.Ne(a, b))
-
-
-# --- public functions -------------------------------------------------------------------------
-def add(a, b) -> Tensor:
-    """Elementwise ``a + b`` with NumPy broadcasting."""
-    return apply(ADD, a, b)
-
-
-def sub(a, b) -> Tensor:
-    """Elementwise ``a - b``."""
-    return apply(SUB, a, b)
-
-
-def mul(a, b) -> Tensor:
-    """Elementwise ``a * b``."""
-    return apply(MUL, a, b)
-
-
-def div(a, b) -> Tensor:
-    """Elementwise ``a / b``."""
-    return apply(DIV, a, b)
-
-
-def power(a, b) -> Tensor:
-    """Elementwise ``a ** b``; the exponent may itself be a tensor."""
-    return apply(POW, a, b)
-
-
-def neg(x) -> Tensor:
-    """Elementwise ``-x``."""
-    return apply(NEG, x)
-
-
-def exp(x) -> Tensor:
-    """Elementwise exponential."""
-    return apply(EXP, x)
-
-
-def log(x) -> Tensor:
-    """Elementwise natural logarithm."""
-    return apply(LOG, x)
-
-
-def log1p(x) -> Tensor:
-    """Elementwise ``log(1 + x)``, accurate for small ``x``."""
-    return apply(LOG1P, x)
-
-
-def expm1(x) -> Tensor:
-    """Elementwise ``exp(x) - 1``, accurate for small ``x``."""
-    return apply(EXPM1, x)
-
-
-def sqrt(x) -> Tensor:
-    """Elementwise square root."""
-    return apply(SQRT, x)
-
-
-def square(x) -> Tensor:
-    """Elementwise ``x ** 2``."""
-    return apply(SQUARE, x)
-
-
-def sin(x) -> Tensor:
-    """Elementwise sine."""
-    return apply(SIN, x)
-
-
-def cos(x) -> Tensor:
-    """Elementwise cosine."""
-    return apply(COS, x)
-
-
-def tan(x) -> Tensor:
-    """Elementwise tangent."""
-    return apply(TAN, x)
-
-
-def tanh(x) -> Tensor:
-    """Elementwise hyperbolic tangent."""
-    return apply(TANH, x)
-
-
-def sigmoid(x) -> Tensor:
-    """Elementwise logistic function ``1 / (1 + exp(-x))``, stable for large ``|x|``."""
-    return apply(SIGMOID, x)
-
-
-def softplus(x) -> Tensor:
-    """Elementwise ``log(1 + exp(x))`` without overflow."""
-    return apply(SOFTPLUS, x)
-
-
-def relu(x) -> Tensor:
-    """Elementwise ``max(x, 0)``; its derivative at 0 is 0."""
-    return apply(RELU, x)
-
-
-def abs(x) -> Tensor:  # noqa: A001 - mirrors numpy.abs
-    """Elementwise absolute value; its derivative at 0 is 0."""
-    return apply(ABS, x)
-
-
-def sign(x) -> Tensor:
-    """Elementwise sign (-1, 0 or 1); its derivative is 0."""
-    return apply(SIGN, x)
-
-
-def heaviside(x, at_zero: float = 0.5) -> Tensor:
-    """Elementwise step: 0 below zero, 1 above, ``at_zero`` at zero."""
-    return apply(HEAVISIDE, x, at_zero=float(at_zero))
-
-
-def maximum(a, b) -> Tensor:
-    """Elementwise maximum; at a tie the gradient is split 0.5 / 0.5."""
-    return apply(MAXIMUM, a, b)
-
-
-def minimum(a, b) -> Tensor:
-    """Elementwise minimum; at a tie the gradient is split 0.5 / 0.5."""
-    return apply(MINIMUM, a, b)
-
-
-def where(cond, a, b) -> Tensor:
-    """Pick ``a`` where ``cond`` is true and ``b`` elsewhere (``cond`` is not differentiated)."""
-    return apply(WHERE, cond, a, b)
-
-
+# --- hand-written public functions (argument handling) and composites -------------------------
+@composite(array_function=np.clip, methods=True)
 def clip(x, lo=None, hi=None) -> Tensor:
     """Clamp ``x`` to ``[lo, hi]``; the same as ``minimum(maximum(x, lo), hi)``, ties included."""
     if lo is None and hi is None:
         raise ValueError("clip: give at least one of lo and hi")
-    out = x if lo is None else maximum(x, lo)
-    return out if hi is None else minimum(out, hi)
+    out = x if lo is None else apply(MAXIMUM, x, lo)
+    return out if hi is None else apply(MINIMUM, out, hi)
 
 
+def _astype(self, dtype) -> Tensor:
+    """Cast to another dtype (differentiable between floating dtypes)."""
+    return cast(self, dtype)
+
+
+@surface((CAST, CAST_DISCRETE), methods={"astype": _astype}, export=False)
 def cast(x, dtype) -> Tensor:
     """Convert to ``dtype`` with NumPy's ``astype`` semantics.
 
@@ -410,33 +474,3 @@ def cast(x, dtype) -> Tensor:
     if dtype.kind in "biu":
         return apply(CAST_DISCRETE, x, dtype=dtype)
     return apply(CAST, x, dtype=dtype)
-
-
-def less(a, b) -> Tensor:
-    """Elementwise ``a < b`` (boolean, not differentiable)."""
-    return apply(LESS, a, b)
-
-
-def less_equal(a, b) -> Tensor:
-    """Elementwise ``a <= b`` (boolean, not differentiable)."""
-    return apply(LESS_EQUAL, a, b)
-
-
-def greater(a, b) -> Tensor:
-    """Elementwise ``a > b`` (boolean, not differentiable)."""
-    return apply(GREATER, a, b)
-
-
-def greater_equal(a, b) -> Tensor:
-    """Elementwise ``a >= b`` (boolean, not differentiable)."""
-    return apply(GREATER_EQUAL, a, b)
-
-
-def equal(a, b) -> Tensor:
-    """Elementwise ``a == b`` (boolean, not differentiable)."""
-    return apply(EQUAL, a, b)
-
-
-def not_equal(a, b) -> Tensor:
-    """Elementwise ``a != b`` (boolean, not differentiable)."""
-    return apply(NOT_EQUAL, a, b)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import ShapeError, Tensor, _operands, apply
-from .base import STRUCTURAL, Op, register
+from .base import STRUCTURAL, Op
+from .builders import declare
 from .elementwise import mul
 from .shape import reshape, swapaxes, transpose
+from .surface import composite, surface
 
 
 def _mT(x: Tensor) -> Tensor:
@@ -31,9 +33,21 @@ def _matmul_jvp(t, out, a, b):
 
 # The primitive takes operands of rank >= 2; 1-D operands are promoted in matmul() below, so
 # that the VJP needs no special cases and batch broadcasting is summed by the engine.
-MATMUL = register(Op("matmul", 2, np.matmul, _matmul_vjp, _matmul_jvp, STRUCTURAL))
+MATMUL = declare(
+    Op(
+        "matmul",
+        2,
+        np.matmul,
+        _matmul_vjp,
+        _matmul_jvp,
+        STRUCTURAL,
+        doc="Batched matrix product of operands of rank >= 2.",
+    ),
+    wrapper=False,  # matmul() below promotes 1-D operands
+)
 
 
+@surface(MATMUL, ufunc=np.matmul)
 def matmul(a, b) -> Tensor:
     """Matrix product with NumPy semantics: 1-D vectors, 2-D matrices, broadcast batches."""
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
@@ -54,6 +68,7 @@ def matmul(a, b) -> Tensor:
     return out
 
 
+@composite(methods=True, array_function=np.dot)
 def dot(a, b) -> Tensor:
     """``numpy.dot`` for every case NumPy defines, differentiable to any order.
 
@@ -83,7 +98,8 @@ def dot(a, b) -> Tensor:
     >>> ad.dot(ad.tensor([1.0, 2.0]), ad.tensor([3.0, 4.0]))
     tensor(11.)
     """
-    sa, sb = _shape(a), _shape(b)
+    a, b = _operands((a, b))
+    sa, sb = a.shape, b.shape
     if len(sa) == 0 or len(sb) == 0:
         return mul(a, b)
     ka, kb = (len(sa) - 1, len(sb) - 2 if len(sb) > 1 else 0)
@@ -105,6 +121,7 @@ def dot(a, b) -> Tensor:
     return reshape(out, sa[:-1] + sb[:-2] + sb[-1:])
 
 
+@composite(array_function=np.outer)
 def outer(a, b) -> Tensor:
     """Outer product of two vectors."""
     return matmul(reshape(a, (-1, 1)), reshape(b, (1, -1)))

@@ -7,9 +7,11 @@ import builtins
 import numpy as np
 
 from ..tensor import Tensor, apply, as_tensor
-from .base import Op, register
+from .base import Op
+from .builders import declare
 from .elementwise import exp, log, sqrt, where
 from .shape import broadcast_to, reshape, transpose
+from .surface import composite, surface
 
 
 def normalize_axis(axis, ndim: int, op: str) -> tuple[int, ...] | None:
@@ -40,7 +42,7 @@ def _expand_back(g: Tensor, x: Tensor, axis, keepdims) -> Tensor:
     return broadcast_to(g, x.shape)
 
 
-SUM = register(
+SUM = declare(
     Op(
         "sum",
         1,
@@ -50,11 +52,13 @@ SUM = register(
         sympy=lambda ns, x, axis, keepdims: _reduce_sympy(
             x, axis, keepdims, lambda items: ns.Add(*items)
         ),
-    )
+        doc="Sum over ``axis`` (all axes by default).",
+    ),
+    wrapper=False,  # sum() below normalizes axis
 )
 
 
-def _extremum(name: str, np_fn, sym_name: str) -> Op:
+def _extremum(name: str, np_fn, sym_name: str, doc: str) -> Op:
     def share(out, x, axis, keepdims):
         # Ties share the gradient equally (0.5 / 0.5 for two) (docs/architecture.md).
         # ``out`` itself, not ``out.detach()``: the comparison carries no gradient either way,
@@ -78,9 +82,10 @@ def _extremum(name: str, np_fn, sym_name: str) -> Op:
         fn = getattr(ns, sym_name)
         return _reduce_sympy(x, axis, keepdims, lambda items: fn(*items))
 
-    return register(
-        Op(name, 1, lambda x, axis, keepdims: np_fn(x, axis=axis, keepdims=keepdims), vjp, jvp, sym)
-    )
+    def forward(x, axis, keepdims):
+        return np_fn(x, axis=axis, keepdims=keepdims)
+
+    return declare(Op(name, 1, forward, vjp, jvp, sym, doc=doc), wrapper=False)
 
 
 def _reduce_sympy(x, axis, keepdims, combine):
@@ -94,8 +99,8 @@ def _reduce_sympy(x, axis, keepdims, combine):
     return out.reshape(_keep_shape(x.shape, axis)) if keepdims else out
 
 
-MAX = _extremum("max", np.max, "Max")
-MIN = _extremum("min", np.min, "Min")
+MAX = _extremum("max", np.max, "Max", "Maximum over ``axis``; tied maxima share the gradient.")
+MIN = _extremum("min", np.min, "Min", "Minimum over ``axis``; tied minima share the gradient.")
 
 
 def _others_product(x: Tensor, axis) -> Tensor:
@@ -112,7 +117,7 @@ def _others_product(x: Tensor, axis) -> Tensor:
     return transpose(back, tuple(np.argsort(rest + axes)))
 
 
-PROD = register(
+PROD = declare(
     Op(
         "prod",
         1,
@@ -124,7 +129,9 @@ PROD = register(
         sympy=lambda ns, x, axis, keepdims: _reduce_sympy(
             x, axis, keepdims, lambda items: ns.Mul(*items)
         ),
-    )
+        doc="Product over ``axis``; its gradient stays exact when entries are zero.",
+    ),
+    wrapper=False,
 )
 
 
@@ -134,21 +141,25 @@ def _reduce(op: Op, x, axis, keepdims) -> Tensor:
     return apply(op, x, axis=normalize_axis(axis, x.ndim, op.name), keepdims=bool(keepdims))
 
 
+@surface(SUM, methods=True, array_function=np.sum)
 def sum(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001 - mirrors numpy.sum
     """Sum over ``axis`` (all axes by default)."""
     return _reduce(SUM, x, axis, keepdims)
 
 
+@surface(MAX, methods=True, array_function=np.max)
 def max(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001
     """Maximum over ``axis``; tied maxima share the gradient equally."""
     return _reduce(MAX, x, axis, keepdims)
 
 
+@surface(MIN, methods=True, array_function=np.min)
 def min(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001
     """Minimum over ``axis``; tied minima share the gradient equally."""
     return _reduce(MIN, x, axis, keepdims)
 
 
+@surface(PROD, methods=True, array_function=np.prod)
 def prod(x, axis=None, keepdims=False) -> Tensor:
     """Product over ``axis``; its gradient stays exact when entries are zero."""
     return _reduce(PROD, x, axis, keepdims)
@@ -160,12 +171,14 @@ def _count(x: Tensor, axis) -> int:
     return int(np.prod(shape, dtype=np.int64))
 
 
+@composite(methods=True, array_function=np.mean)
 def mean(x, axis=None, keepdims=False) -> Tensor:
     """Arithmetic mean over ``axis``."""
     x = as_tensor(x)
     return sum(x, axis, keepdims) / _count(x, axis)
 
 
+@composite(methods=True, array_function=np.var)
 def var(x, axis=None, keepdims=False, ddof: int = 0) -> Tensor:
     """Variance over ``axis`` (``ddof=1`` for the unbiased estimate)."""
     x = as_tensor(x)
@@ -176,6 +189,7 @@ def var(x, axis=None, keepdims=False, ddof: int = 0) -> Tensor:
     return sum(centred * centred, axis, keepdims) / (n - ddof)
 
 
+@composite(methods=True, array_function=np.std)
 def std(x, axis=None, keepdims=False, ddof: int = 0) -> Tensor:
     """Standard deviation over ``axis``: ``sqrt(var(x, axis, keepdims, ddof))``.
 
@@ -213,15 +227,28 @@ def _shift_sympy(ns, x, axis):
 # keeps exp() from overflowing in eager code. Being a constant it carries no gradient (which
 # is exact, by that invariance), and symbolically it is 0, so lifted formulas read
 # log(exp(x0) + exp(x1)) rather than freezing a trace-time number into them.
-STABLE_SHIFT = register(
-    Op("stable_shift", 1, _shift_forward, None, None, _shift_sympy, differentiable=False)
+STABLE_SHIFT = declare(
+    Op(
+        "stable_shift",
+        1,
+        _shift_forward,
+        None,
+        None,
+        _shift_sympy,
+        differentiable=False,
+        doc="The finite maximum along ``axis`` as a constant shift (no gradient; 0 in lift).",
+    ),
+    wrapper=False,
 )
 
 
+@surface(STABLE_SHIFT, export=False)
 def _stable_shift(x: Tensor, axis) -> Tensor:
+    """The finite maximum of ``x`` along ``axis`` (kept), as a gradient-free constant."""
     return apply(STABLE_SHIFT, x, axis=normalize_axis(axis, x.ndim, "stable_shift"))
 
 
+@composite(methods=True)
 def logsumexp(x, axis=None, keepdims=False) -> Tensor:
     """``log(sum(exp(x)))`` over ``axis`` without overflow."""
     x = as_tensor(x)
@@ -234,6 +261,7 @@ def logsumexp(x, axis=None, keepdims=False) -> Tensor:
     return reshape(out, tuple(kept))
 
 
+@composite()
 def softmax(x, axis=-1) -> Tensor:
     """Softmax along ``axis``, shifted by the maximum for stability."""
     x = as_tensor(x)
@@ -241,6 +269,7 @@ def softmax(x, axis=-1) -> Tensor:
     return e / sum(e, axis, keepdims=True)
 
 
+@composite()
 def log_softmax(x, axis=-1) -> Tensor:
     """Logarithm of softmax along ``axis``, computed stably as ``x - logsumexp(x)``."""
     x = as_tensor(x)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, apply, as_tensor
-from ._rules import linear, zeros_like
-from .base import STRUCTURAL, Op, register
+from .base import STRUCTURAL, VARIADIC, Op
+from .builders import declare, linear, zeros_like
+from .surface import composite, surface
 
 
 def _shape_of(x) -> tuple[int, ...]:
@@ -19,6 +20,8 @@ RESHAPE = linear(
     lambda x, shape: np.reshape(x, shape),
     lambda g, out, x, shape: (reshape(g, x.shape),),
     lambda t, shape: reshape(t, shape),
+    "Give ``x`` a new shape with the same number of elements (one -1 allowed).",
+    wrapper=False,
 )
 TRANSPOSE = linear(
     "transpose",
@@ -26,6 +29,8 @@ TRANSPOSE = linear(
     lambda x, axes: np.transpose(x, axes),
     lambda g, out, x, axes: (transpose(g, tuple(np.argsort(axes))),),
     lambda t, axes: transpose(t, axes),
+    "Permute the axes (reverse them by default).",
+    wrapper=False,
 )
 
 
@@ -47,6 +52,8 @@ BROADCAST_TO = linear(
     lambda x, shape: np.broadcast_to(x, shape),
     lambda g, out, x, shape: (sum_to_shape(g, x.shape),),
     lambda t, shape: broadcast_to(t, shape),
+    "Broadcast ``x`` to ``shape`` (NumPy rules); the gradient is summed back.",
+    wrapper=False,
 )
 
 
@@ -70,6 +77,8 @@ GETITEM = linear(
     lambda x, index: x[index],
     lambda g, out, x, index: (scatter_add(g, index, x.shape),),
     lambda t, index: getitem(t, index),
+    "``x[index]`` with basic or advanced indexing; repeated indices accumulate gradients.",
+    wrapper=False,
 )
 SCATTER_ADD = linear(
     "scatter_add",
@@ -77,6 +86,8 @@ SCATTER_ADD = linear(
     _scatter_forward,
     lambda g, out, x, index, shape: (getitem(g, index),),
     lambda t, index, shape: scatter_add(t, index, shape),
+    "A zero tensor of ``shape`` with ``g`` added at ``index`` (``np.add.at`` semantics).",
+    wrapper=False,
 )
 
 
@@ -91,10 +102,10 @@ def _concat_vjp(g, out, *xs, axis):
     return tuple(pieces)
 
 
-CONCATENATE = register(
+CONCATENATE = declare(
     Op(
         "concatenate",
-        -1,
+        VARIADIC,
         lambda *xs, axis: np.concatenate(xs, axis=axis),
         _concat_vjp,
         lambda t, out, *xs, axis: concatenate(
@@ -102,17 +113,46 @@ CONCATENATE = register(
             axis,
         ),
         STRUCTURAL,
-    )
+        doc="Join tensors along an existing axis.",
+    ),
+    wrapper=False,
 )
 
 
 # --- public functions -------------------------------------------------------------------------
+def _reshape_method(self, *shape):
+    """``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
+    return reshape(self, shape[0] if len(shape) == 1 else shape)
+
+
+def _transpose_method(self, *axes):
+    """``t.transpose()``, ``t.transpose(1, 0)`` or ``t.transpose((1, 0))``."""
+    return transpose(self, axes[0] if len(axes) == 1 else (axes or None))
+
+
+def _permute_method(self, *axes):
+    """``t.permute(1, 0)`` or ``t.permute((1, 0))`` (PyTorch)."""
+    return transpose(self, axes[0] if len(axes) == 1 else axes)
+
+
+def _expand_method(self, *shape):
+    """``t.expand(2, 3)`` or ``t.expand((2, 3))`` (PyTorch)."""
+    return broadcast_to(self, shape[0] if len(shape) == 1 else shape)
+
+
+@surface(RESHAPE, methods={"reshape": _reshape_method}, array_function=np.reshape)
 def reshape(x, shape) -> Tensor:
     """Give ``x`` a new shape with the same number of elements (one -1 allowed)."""
     shape = (shape,) if isinstance(shape, int | np.integer) else tuple(int(n) for n in shape)
     return apply(RESHAPE, x, shape=shape)
 
 
+@surface(
+    TRANSPOSE,
+    aliases="permute",
+    methods={"transpose": _transpose_method, "permute": _permute_method},
+    array_function=np.transpose,
+)
 def transpose(x, axes=None) -> Tensor:
     """Permute the axes (reverse them by default)."""
     x = as_tensor(x)
@@ -123,9 +163,10 @@ def transpose(x, axes=None) -> Tensor:
     return apply(TRANSPOSE, x, axes=axes)
 
 
-permute = transpose
+permute = transpose  # the surface alias, also importable from this module
 
 
+@composite(methods=True, array_function=np.swapaxes)
 def swapaxes(x, a: int, b: int) -> Tensor:
     """Exchange two axes."""
     x = as_tensor(x)
@@ -134,12 +175,18 @@ def swapaxes(x, a: int, b: int) -> Tensor:
     return transpose(x, axes)
 
 
+@surface(
+    BROADCAST_TO,
+    aliases="expand",
+    methods={"broadcast_to": None, "expand": _expand_method},
+    array_function=np.broadcast_to,
+)
 def broadcast_to(x, shape) -> Tensor:
     """Broadcast ``x`` to ``shape`` (NumPy rules); the gradient is summed back."""
     return apply(BROADCAST_TO, x, shape=tuple(int(n) for n in shape))
 
 
-expand = broadcast_to
+expand = broadcast_to  # the surface alias, also importable from this module
 
 
 def _plain_index(index):
@@ -153,21 +200,25 @@ def _plain_index(index):
     return index
 
 
+@surface(GETITEM, export=False)
 def getitem(x, index) -> Tensor:
     """``x[index]`` with basic or advanced indexing; repeated indices accumulate gradients."""
     return apply(GETITEM, x, index=_plain_index(index))
 
 
+@surface(SCATTER_ADD, export=False)
 def scatter_add(g, index, shape) -> Tensor:
     """A zero tensor of ``shape`` with ``g`` added at ``index`` (``np.add.at`` semantics)."""
     return apply(SCATTER_ADD, g, index=index, shape=tuple(shape))
 
 
+@composite(methods=True)
 def flatten(x) -> Tensor:
     """Reshape to one dimension."""
     return reshape(x, (-1,))
 
 
+@composite(methods=True, array_function=np.squeeze)
 def squeeze(x, axis=None) -> Tensor:
     """Remove axes of length one (all of them, or those in ``axis``)."""
     x = as_tensor(x)
@@ -180,6 +231,7 @@ def squeeze(x, axis=None) -> Tensor:
     return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes))
 
 
+@composite(methods=True, array_function=np.expand_dims)
 def unsqueeze(x, axis: int) -> Tensor:
     """Insert an axis of length one at ``axis``."""
     x = as_tensor(x)
@@ -188,6 +240,7 @@ def unsqueeze(x, axis: int) -> Tensor:
     return reshape(x, tuple(shape[:axis] + [1] + shape[axis:]))
 
 
+@surface(CONCATENATE, array_function=np.concatenate)
 def concatenate(xs, axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (elements may be nested lists holding tensors)."""
     xs = [as_tensor(x) for x in xs]
@@ -197,6 +250,7 @@ def concatenate(xs, axis: int = 0) -> Tensor:
     return apply(CONCATENATE, *xs, axis=int(axis) % max(ndim, 1))
 
 
+@composite(array_function=np.stack)
 def stack(xs, axis: int = 0) -> Tensor:
     """Join tensors of equal shape along a new axis (elements may be nested lists of tensors)."""
     xs = [as_tensor(x) for x in xs]

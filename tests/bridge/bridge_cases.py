@@ -1,4 +1,5 @@
-"""Shared cases for the bridge tests: one scalar test function per op, and the three faces.
+"""Shared cases for the bridge tests: the ``compile`` rows of the one op-spec table
+(``tests/op_specs.py``), and the three faces.
 
 Every row is a scalar function of one 1-D block ``x`` that exercises the op(s) it names. All
 rows are compiled together as ``F(x, w) = sum_k w_k * f_k(x[block_k])`` with ``w`` a
@@ -12,161 +13,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import op_specs
+from op_specs import Row
 
 import autodiff as ad
 import symdiff
-from autodiff.ops import elementwise as cmp
-from autodiff.ops.elementwise import cast
-from autodiff.ops.shape import scatter_add
 from symdiff.numeric import numpy_function
 
+ROWS: list[Row] = op_specs.compile_rows()
 
-@dataclass(frozen=True)
-class Row:
-    """A test function for ``ops`` on a block of ``size`` inputs drawn from ``domain``."""
-
-    label: str
-    ops: tuple[str, ...]
-    fn: Callable
-    size: int = 3
-    domain: str = "real"
-
-
-def _rows_unary() -> list[Row]:
-    table = [
-        ("exp", ad.exp, "real"),
-        ("log", ad.log, "positive"),
-        ("log1p", ad.log1p, "positive"),
-        ("expm1", ad.expm1, "real"),
-        ("sqrt", ad.sqrt, "positive"),
-        ("square", ad.square, "real"),
-        ("sin", ad.sin, "real"),
-        ("cos", ad.cos, "real"),
-        ("tan", ad.tan, "small"),
-        ("tanh", ad.tanh, "real"),
-        ("sigmoid", ad.sigmoid, "wide"),
-        ("softplus", ad.softplus, "wide"),
-    ]
-    # times the reversed block, so that the Hessian has off-diagonal entries too
-    return [
-        Row(name, (name, "mul", "getitem", "sum"), lambda x, op=op: ad.sum(op(x) * x[::-1]), 3, d)
-        for name, op, d in table
-    ]
-
-
-ROWS: list[Row] = _rows_unary() + [
-    Row("neg", ("neg",), lambda x: ad.sum(ad.exp(-x) * x)),
-    Row("add", ("add",), lambda x: ad.sum(ad.sin(x + x * x))),
-    Row("sub", ("sub",), lambda x: ad.sum((x[0] - x) ** 3)),
-    Row("mul", ("mul",), lambda x: ad.sum(x * x[::-1] * x)),
-    Row("div", ("div",), lambda x: ad.sum(x / (1.0 + x * x[::-1]))),
-    Row("pow", ("pow",), lambda x: ad.sum(x[:2] ** x[1:]) + ad.sum(x**2.5), 3, "positive"),
-    Row("heaviside", ("heaviside",), lambda x: ad.sum(ad.heaviside(x, 0.5) * x**3), 3, "away"),
-    Row("sign", ("sign",), lambda x: ad.sum(ad.sign(x) * x**3 * x[::-1]), 3, "away"),
-    Row("relu", ("relu",), lambda x: ad.sum(ad.relu(x) ** 3 * x[::-1]), 3, "away"),
-    Row("abs", ("abs",), lambda x: ad.sum(ad.abs(x) ** 3 * x[::-1]), 3, "away"),
-    Row("maximum", ("maximum",), lambda x: ad.sum(ad.maximum(x[:2], x[2:]) ** 3), 4, "ladder"),
-    Row("minimum", ("minimum",), lambda x: ad.sum(ad.minimum(x[:2], x[2:]) ** 3), 4, "ladder"),
-    Row(
-        "where/greater",
-        ("where", "greater"),
-        lambda x: ad.sum(ad.where(cmp.greater(x, 0.0), x**3, ad.sin(x))),
-        3,
-        "away",
-    ),
-    Row(
-        "less/less_equal",
-        ("where", "less", "less_equal"),
-        lambda x: (
-            ad.sum(ad.where(cmp.less(x[:2], x[2:]), x[:2] ** 2, x[2:] ** 3))
-            + ad.sum(ad.where(cmp.less_equal(x[:2], x[2:]), ad.exp(x[2:]), x[:2]))
-        ),
-        4,
-        "ladder",
-    ),
-    Row(
-        "greater_equal/equal/not_equal",
-        ("where", "greater_equal", "equal", "not_equal"),
-        lambda x: (
-            ad.sum(ad.where(cmp.greater_equal(x[:2], x[2:]), x[:2] * x[2:], x[2:] ** 2))
-            + ad.sum(ad.where(cmp.equal(x[:2], x[2:]), x[:2], ad.cos(x[2:])))
-            + ad.sum(ad.where(cmp.not_equal(x[:2], x[2:]), x[2:] ** 3, x[:2]))
-        ),
-        4,
-        "ladder",
-    ),
-    Row("cast", ("cast",), lambda x: ad.sum(cast(x, np.float64) ** 3)),
-    Row(
-        "reshape/transpose",
-        ("reshape", "transpose"),
-        lambda x: ad.sum(ad.transpose(ad.reshape(x, (2, 2))) * ad.reshape(x, (2, 2)) ** 2),
-        4,
-    ),
-    Row(
-        "broadcast_to",
-        ("broadcast_to",),
-        lambda x: ad.sum(ad.broadcast_to(x[:1], (2,)) * x[1:] ** 2),
-    ),
-    Row("getitem", ("getitem",), lambda x: x[0] * x[2] ** 2 + ad.sum(ad.sin(x[[1, 1, 2]]))),
-    Row(
-        "scatter_add",
-        ("scatter_add",),
-        lambda x: ad.sum(scatter_add(x[:2] * x[1:], np.array([0, 0]), (3,)) ** 2 * x),
-    ),
-    Row(
-        "concatenate",
-        ("concatenate",),
-        lambda x: ad.sum(ad.concatenate([x[:2] ** 2, ad.sin(x)]) * ad.concatenate([x, x[1:]])),
-    ),
-    Row(
-        "matmul",
-        ("matmul",),
-        lambda x: ad.sum(ad.matmul(ad.reshape(x, (2, 2)), ad.reshape(x[::-1], (2, 2))) ** 2),
-        4,
-    ),
-    Row("sum axis", ("sum",), lambda x: ad.sum(ad.sum(ad.reshape(x, (2, 2)), axis=0) ** 3), 4),
-    Row("max", ("max",), lambda x: ad.max(x * x[::-1] + x), 3, "distinct"),
-    Row("min", ("min",), lambda x: ad.min(ad.sin(x) * x[0]), 3, "distinct"),
-    Row("prod", ("prod",), lambda x: ad.prod(x) * ad.sum(x), 4),
-    Row("logsumexp", ("stable_shift",), lambda x: ad.logsumexp(x * x[::-1])),
-    Row("softmax", ("stable_shift",), lambda x: ad.sum(ad.softmax(x) * x)),
-    Row("var", (), lambda x: ad.var(x * x)),
-    Row(
-        "cast_discrete",
-        ("cast_discrete",),
-        lambda x: (
-            ad.sum(cast(x * 2.0, np.int64) * x**3) + ad.sum(cast(cast(x, bool), np.float64) * x)
-        ),
-    ),
-]
-
-REASONS: dict[str, str] = {}
-"""Ops deliberately without a row, with the reason (none at present: every op has a row)."""
+REASONS: dict[str, str] = op_specs.compile_reasons()
+"""Ops deliberately without a compile row, with the reason (from the op-spec table)."""
 
 
 def sample(row: Row, rng: np.random.Generator, n_points: int | None = None) -> np.ndarray:
-    """Points for ``row``: shape (size,) or (n_points, size), kept away from kinks and ties."""
+    """Points for ``row``: shape (size,) or (n_points, size), from the row's domain."""
     shape = (row.size,) if n_points is None else (n_points, row.size)
-    if row.domain == "real":
-        return rng.uniform(-1.5, 1.5, shape)
-    if row.domain == "wide":
-        return rng.uniform(-6.0, 6.0, shape)
-    if row.domain == "positive":
-        return rng.uniform(0.5, 2.0, shape)
-    if row.domain == "small":
-        return rng.uniform(-1.0, 1.0, shape)
-    if row.domain == "away":
-        return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.3, 1.5, shape)
-    if row.domain == "ladder":  # first half and second half differ by at least 0.2
-        base = rng.uniform(-1.0, 1.0, shape)
-        shift = rng.choice([-1.0, 1.0], shape) * rng.uniform(0.2, 0.8, shape)
-        half = row.size // 2
-        base[..., half:] = base[..., :half] + shift[..., :half]
-        return base
-    if row.domain == "distinct":  # x*x[::-1]+x and sin(x)*x0 stay apart for these values
-        base = np.array([-1.2, 0.3, 1.1])
-        return base + rng.uniform(-0.05, 0.05, shape)
-    raise ValueError(row.domain)
+    return op_specs.sample(row.domain, shape, rng)
 
 
 @dataclass
