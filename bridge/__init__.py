@@ -29,10 +29,12 @@ from .errors import GuardError, UnsupportedExpressionError
 
 if TYPE_CHECKING:
     from .api import compile
+    from .arrays.compiled import ArrayCompiled
     from .compiled import Compiled
     from .scipy_api import scipy_objective
 
 __all__ = [
+    "ArrayCompiled",
     "Compiled",
     "GuardError",
     "UnsafeCacheError",
@@ -43,6 +45,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "ArrayCompiled": "arrays.compiled",
     "compile": "api",
     "Compiled": "compiled",
     "scipy_objective": "scipy_api",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
 import autodiff
 
@@ -16,6 +16,25 @@ from .compiled import Compiled
 from .options import CODEGEN_VERSION, DERIVATIVES, check_options
 
 # symdiff and the code generator are imported on a cache miss only: a warm start skips both.
+# SymPy itself is imported on first use, so that a warm array-mode start never loads it.
+
+
+class _LazySympy:
+    """``sp``: the sympy module, imported on first attribute access."""
+
+    def __getattr__(self, name: str):
+        import sympy
+
+        return getattr(sympy, name)
+
+
+sp = _LazySympy()
+
+
+def _is_sympy(obj) -> bool:
+    """Whether ``obj`` is a SymPy object (without importing SymPy when nothing could be)."""
+    sympy = sys.modules.get("sympy")
+    return sympy is not None and isinstance(obj, sympy.Basic)
 
 
 @dataclass
@@ -158,7 +177,9 @@ def _problem(f, example_args: tuple, wrt, params, names, guards: bool = False) -
             raise TypeError("compile: a callable needs example arguments to be lifted")
         from symdiff import lift
 
-        lifted = lift(f, *example_args, names=names, params=params or (), guards=guards)
+        lifted = lift(
+            f, *example_args, names=names, params=params or (), guards=guards, mode="scalar"
+        )
         # the example values of the parameter arguments are the default p
         defaults = np.asarray(lifted.flat_values(*example_args)[len(lifted.variables) :])
     else:
@@ -212,7 +233,8 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
     params: Sequence[Any] | None = None,
     names: Sequence[str] | None = None,
     guards: bool = False,
-) -> Compiled:
+    mode: str = "auto",
+) -> Compiled | Any:
     """Compile the value, gradient and Hessian of a scalar function to numba kernels.
 
     Parameters
@@ -257,6 +279,23 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
     (2, 2, 2)
     """
     target, dtype, kinds = check_options(target, dtype, derivatives)
+    if mode not in ("auto", "scalar", "array"):
+        raise ValueError(f"compile: unknown mode {mode!r}; choose 'auto', 'scalar' or 'array'")
+    if (
+        mode == "array"
+        or mode == "auto"
+        and not _is_sympy(f)
+        and _array_mode_fits(f, example_args, target, wrt, names, guards, params)
+    ):
+        if guards or names is not None or wrt is not None:
+            raise TypeError("compile: mode='array' takes neither guards=, names= nor wrt=")
+        if _is_sympy(f) or _is_lifted(f) or not callable(f):
+            raise TypeError("compile: mode='array' compiles a callable with example arguments")
+        from .arrays.compiled import compile_array
+
+        return compile_array(
+            f, *example_args, target=target, dtype=dtype, kinds=kinds, params=params
+        )
     problem = _problem(f, example_args, wrt, params, names, guards)
     guard_request = problem.guard_request()
     key = problem.key(target, dtype, kinds)
@@ -269,6 +308,31 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
         default_params=problem.defaults,
         guard_request=guard_request,  # the srepr request is made when pickled, if ever
     )
+
+
+# mode="auto": a floating argument with more elements than this -> array mode. Scalar mode
+# stays the default up to here, where its per-element formulas are still cheap to compile
+# (and where existing callers use its batch and pickling features).
+AUTO_ARRAY_ELEMENTS = 1000
+
+
+def _array_mode_fits(f, example_args, target, wrt, names, guards, params) -> bool:
+    """mode="auto": a callable with large floating arguments that array mode can compile."""
+    if not callable(f) or _is_lifted(f) or not example_args:
+        return False
+    if guards or names is not None or wrt is not None or target not in ("cpu", "parallel"):
+        return False
+    from .arrays.compiled import _is_float, param_positions
+
+    try:
+        positions = param_positions(f, params, len(example_args))
+    except ValueError:
+        return False
+    floats = [i for i, a in enumerate(example_args) if _is_float(a)]
+    if 0 not in floats or any(i not in positions for i in floats if i):
+        return False
+    largest = max(int(np.size(getattr(example_args[i], "data", example_args[i]))) for i in floats)
+    return largest > AUTO_ARRAY_ELEMENTS
 
 
 def _module(

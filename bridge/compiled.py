@@ -248,6 +248,11 @@ class Compiled:
         v = np.asarray(_refuse_complex(v, "hessp", "v"))
         return self.hessian(x, p, sparse=self.nnz < self.n * self.n) @ v
 
+    def hvp(self, x, v, p=None):
+        """The Hessian-vector product ``H(x) @ v`` at one point (``bridge.ArrayCompiled``'s
+        name; computed from the compiled Hessian)."""
+        return self.hessp(x, v, p)
+
     def csr(self, data: np.ndarray):
         """A CSR matrix with the Hessian's fixed structure and the given values."""
         from scipy.sparse import csr_matrix

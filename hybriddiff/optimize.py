@@ -40,12 +40,21 @@ class _Objective:
         self, f: Callable, x0: np.ndarray, hessian: str, params: tuple, guards: bool = False
     ):
         self.nfev = 0
-        if hessian == "compiled":
+        if _is_compiled(f):
+            # a ready bridge.Compiled / ArrayCompiled: its default parameters are used
+            if params:
+                raise TypeError("minimize: a compiled f carries its parameters; pass params=()")
+            kernels = f
+            self._value = kernels.value
+            self._value_and_grad = kernels.value_and_grad
+            self._hess = lambda x: kernels.hessian(x, sparse=True)
+        elif hessian == "compiled":
             from bridge import compile as compile_kernels
 
             # The extra arguments are lift parameters: their values become the defaults.
             held = tuple(range(1, 1 + len(params)))
-            kernels = compile_kernels(f, x0, *params, params=held, guards=guards)
+            mode = "array" if not guards and _large_or_dense(x0, params) else "scalar"
+            kernels = compile_kernels(f, x0, *params, params=held, guards=guards, mode=mode)
             self._value = kernels.value
             self._value_and_grad = kernels.value_and_grad
             self._hess = lambda x: kernels.hessian(x, sparse=True)
@@ -70,6 +79,30 @@ class _Objective:
 
     def hess(self, x: np.ndarray):
         return self._hess(x)
+
+
+ARRAY_MODE_ELEMENTS = 1000  # more floating elements (x0 and params) -> array-mode kernels
+
+
+def _is_compiled(f) -> bool:
+    """A ready ``bridge.Compiled`` or ``bridge.ArrayCompiled`` (without importing bridge)."""
+    return type(f).__name__ in ("Compiled", "ArrayCompiled") and type(f).__module__.startswith(
+        "bridge."
+    )
+
+
+def _large_or_dense(x0: np.ndarray, params: tuple) -> bool:
+    """Array mode for large problems or dense data: the scalar lift would grow with it."""
+    total = int(np.size(x0))
+    for p in params:
+        data = getattr(p, "data", p)
+        try:
+            arr = np.asarray(data)
+        except (TypeError, ValueError):
+            continue
+        if arr.dtype.kind == "f":
+            total += arr.size
+    return total > ARRAY_MODE_ELEMENTS
 
 
 def _factor(m):
@@ -285,7 +318,11 @@ def minimize(
     Parameters
     ----------
     f : callable
-        ``f(x, *params)`` written with autodiff operations, returning a scalar.
+        ``f(x, *params)`` written with autodiff operations, returning a scalar; or a ready
+        ``bridge.Compiled`` / ``bridge.ArrayCompiled`` (its default parameters are used).
+        With ``hessian="compiled"``, problems with more than 1,000 floating elements (``x0``
+        and ``params`` together: large or dense) compile in array mode
+        (``bridge.compile(..., mode="array")``), others in scalar mode.
     x0 : array_like
         Starting point (1-D, float64, at least one variable).
     method : {"newton", "trust-region"}
