@@ -9,7 +9,15 @@ import sympy as sp
 
 import autodiff as ad
 import symdiff
-from symdiff.dag import dag_size, free_symbols, postorder, serialize, shared_form, tree_size
+from symdiff.dag import (
+    dag_size,
+    free_symbols,
+    postorder,
+    serialize,
+    shared_form,
+    tree_size,
+    xreplace,
+)
 
 N = 200
 
@@ -77,7 +85,7 @@ def test_shared_form_round_trips():
     defs, (reduced,) = shared_form([y])
     back = reduced
     for s, e in reversed(defs):
-        back = back.xreplace({s: e})
+        back = xreplace(back, {s: e})  # the linear pass: SymPy's xreplace walks the tree
     # compared through the linear DAG serialisation: ``back == y`` compares two separately built
     # trees of depth 30 node by node, which is exponential when SymPy's cache has evicted them
     assert serialize([back]) == serialize([y])
