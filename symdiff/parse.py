@@ -72,7 +72,8 @@ def _check_tree(root: ast.AST, text: str, names: list[str]) -> None:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise _reject(text, f"expression nested deeper than the limit of {MAX_DEPTH} levels")
-        stack.extend((c, depth + 1) for c in _check_node(node, text, names))
+        # children pushed in reverse: names are then found in order of appearance
+        stack.extend((c, depth + 1) for c in reversed(_check_node(node, text, names)))
     _check_magnitudes(root, text)
 
 
