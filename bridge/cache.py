@@ -56,17 +56,23 @@ class UnsafeCacheError(PermissionError):
 
 
 # --- locations and their permissions ----------------------------------------------------------
+def _user_dir(windows: tuple[str, str], macos: str, xdg: tuple[str, str]) -> Path:
+    """A per-user base folder: ``(env var, default under home)`` on Windows and Linux."""
+    if sys.platform == "win32":
+        env, default = windows
+        return Path(os.environ.get(env, Path.home() / "AppData" / default))
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / macos
+    env, default = xdg
+    return Path(os.environ.get(env) or Path.home() / default)
+
+
 def cache_dir() -> Path:
     """The cache folder: ``$HYBRIDDIFF_CACHE_DIR`` or the user's cache dir + ``hybriddiff``."""
     override = os.environ.get("HYBRIDDIFF_CACHE_DIR")
     if override:
         return Path(override).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    base = _user_dir(("LOCALAPPDATA", "Local"), "Caches", ("XDG_CACHE_HOME", ".cache"))
     return base / "hybriddiff"
 
 
@@ -80,12 +86,7 @@ def key_path() -> Path:
     override = os.environ.get(KEY_ENV)
     if override:
         return Path(override).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming"))
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    base = _user_dir(("APPDATA", "Roaming"), "Application Support", ("XDG_CONFIG_HOME", ".config"))
     return base / "hybriddiff" / "cache.key"
 
 

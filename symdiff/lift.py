@@ -413,64 +413,9 @@ def _lift_scalar(
     guards: bool = False,
     max_terms: int | None = None,
 ) -> Lifted:
-    """Trace ``f`` on example arguments and replay it over SymPy symbols.
+    """The scalar lift behind :func:`lift` (``mode="scalar"``): one SymPy expression per element.
 
-    Floating-point arguments (numbers, arrays, Tensors) become real symbols: a scalar ``x``
-    becomes ``x``, an array ``W`` becomes element symbols ``W[0, 0]``, ``W[0, 1]``, ...; a
-    Python or NumPy integer scalar counts as a float (JAX's weak typing: ``lift(f, 3)`` is
-    ``lift(f, 3.0)``). Other arguments (bools, integer arrays, strings, callables) are passed
-    through unchanged. Symbol names come from ``f``'s parameter names unless ``names`` is
-    given. Arguments named (or indexed) in ``params`` stay symbolic but are not differentiated
-    (data, hyper-parameters).
-
-    Nothing is frozen silently. Turning a traced value into a Python number or NumPy array
-    (``float(x)``, ``math.atan(x)``, ``np.asarray(x)``) raises
-    :class:`~symdiff.TracerConversionError`; Python control flow on a value that depends on a
-    variable (``if x > 0``, ``while``, ``max(x, 0)``) raises
-    :class:`~symdiff.TracerBoolConversionError`: write such branches with ``ad.where``,
-    ``ad.maximum``, ``ad.abs`` (lifted to ``Piecewise``, ``Max``...). Comparisons of constants
-    and shapes (``if x.ndim == 2``) work as usual. With ``guards=True`` each such branch is
-    instead taken as at the example point and recorded as a :class:`~symdiff.Guard`
-    (``Lifted.guards``); ``Lifted`` evaluation and compiled kernels check that a point takes
-    the same branches and raise a ``GuardError`` when it does not.
-
-    Parameters
-    ----------
-    f : callable
-        Written with autodiff operations.
-    *example_args
-        One value per argument of ``f``; they fix the shapes (and, with ``guards=True``, the
-        branches taken).
-    names : sequence of str, optional
-        Symbol names, one per argument.
-    params : str, int or sequence of them
-        Arguments held symbolic but left out of ``variables``.
-    max_elements : int, optional
-        Largest tensor size allowed (default ``symdiff.config.max_elements``).
-    guards : bool
-        Record Python branches on traced values as guards instead of raising.
-    max_terms : int, optional
-        Largest estimated number of expression terms built in all (default
-        ``symdiff.config.max_terms``); checked before each op is replayed, so a too large
-        computation fails fast with :class:`symdiff.LiftTooLarge`.
-
-    Returns
-    -------
-    Lifted
-
-    Examples
-    --------
-    >>> import autodiff as ad, symdiff
-    >>> lifted = symdiff.lift(lambda x, y: ad.sin(x) * y, 1.0, 2.0)
-    >>> lifted.expr
-    y*sin(x)
-    >>> lifted.gradient()
-    [y*cos(x), sin(x)]
-    >>> def f(x):
-    ...     return x**2 if x > 0 else -x
-    >>> branchy = symdiff.lift(f, 1.0, guards=True)
-    >>> branchy.expr, branchy.guards
-    (x**2, (Guard(x > 0, taken=True),))
+    Parameters, conversions, branches and guards are as documented on :func:`lift`.
     """
     limit = config.max_elements if max_elements is None else int(max_elements)
     arg_names = _arg_names(f, len(example_args), names)
