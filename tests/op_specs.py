@@ -1042,7 +1042,20 @@ COMPOSITE_SPECS: list[OpSpec] = [
     OpSpec("outer", composite=True, eager=(Case("outer", ad.outer, np.outer, (((3,), (2,)),)),)),
 ]
 
-ALL_SPECS: list[OpSpec] = SPECS + COMPOSITE_SPECS
+
+def _area_specs() -> list[OpSpec]:
+    """Specs declared by area in ``tests/op_specs_<area>.py`` (each a list ``SPECS``), so
+    families of ops (math, structure, linear algebra) keep their rows next to each other."""
+    import importlib
+    import pathlib
+
+    found: list[OpSpec] = []
+    for path in sorted(pathlib.Path(__file__).parent.glob("op_specs_*.py")):
+        found += importlib.import_module(path.stem).SPECS
+    return found
+
+
+ALL_SPECS: list[OpSpec] = SPECS + COMPOSITE_SPECS + _area_specs()
 
 
 def by_name() -> dict[str, OpSpec]:
