@@ -418,6 +418,13 @@ class ArrayLifted:
             f"inputs {dict(self._input_items_shapes())}, output shape {out.shape})"
         )
 
+    def _repr_latex_(self) -> str:
+        """Jupyter display: the matrix form of the function when it has one, else the program
+        (:func:`symdiff.matrix_formula.program_latex`)."""
+        from .matrix_formula import program_latex
+
+        return f"$\\displaystyle {program_latex(self)}$"
+
     def _input_items(self):
         return list(zip(self.names, self.graph.inputs))
 

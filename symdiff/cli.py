@@ -60,6 +60,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("expression", help="e.g. 'sigmoid(w*x + b)' (SymPy syntax, ** for powers)")
     p.add_argument("--wrt", nargs="+", metavar="VAR", help="variables (default: all)")
     p.add_argument("--order", type=int, default=1, help="derivative order (default 1)")
+    p.add_argument(
+        "--shapes",
+        nargs="+",
+        metavar="NAME=DIMS",
+        help="array expression in matrix notation: X=m,n w=n y=m (letters are size names, "
+        "unlisted names scalars); prints the gradient/Hessian as matrix calculus (default "
+        "--wrt: the arrays; the vectors for --order 2)",
+    )
     style = p.add_mutually_exclusive_group()
     style.add_argument("--latex", action="store_true", help="print LaTeX")
     style.add_argument("--pretty", action="store_true", help="print with SymPy's unicode art")
@@ -108,6 +116,9 @@ def formula_cli(argv: list[str] | None = None) -> int:
     >>> formula_cli(["x**3", "--order", "2"])
     d2f/dx2 = 6*x
     0
+    >>> formula_cli(["sum((A @ x - b) ** 2)", "--wrt", "x", "--shapes", "A=m,n", "x=n", "b=m"])
+    ∂f/∂x = 2Aᵀ(Ax − b)
+    0
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) > 1 and argv[0] == "formula":
@@ -143,6 +154,8 @@ def _one_line(exc: BaseException) -> str:
 
 def _lines(args) -> list[str]:
     """Parse, differentiate and format; every line is built before any is printed."""
+    if args.shapes:
+        return _matrix_lines(args)
     expr, symbols = parse_expression(args.expression)
     _check_work(args, len(args.wrt) if args.wrt else len(symbols))
     result = formula(
@@ -167,3 +180,22 @@ def _each(result, style: str) -> list[str]:
         else:
             out += [f"{label_pretty(wrt)} =", sp.pretty(e, use_unicode=True), ""]
     return out
+
+
+def _matrix_lines(args) -> list[str]:
+    """``--shapes``: the expression as array code, derivatives printed as matrix calculus."""
+    from .array_expr import array_function, example_arrays, parse_shapes
+
+    fn, names = array_function(args.expression)
+    shapes = parse_shapes(args.shapes, names)
+    arrays = [n for n in names if shapes[n]]
+    if args.order >= 2:  # a Hessian in matrix form is w.r.t. vectors (and scalars)
+        arrays = [n for n in arrays if len(shapes[n]) == 1]
+    wrt = args.wrt or arrays or names
+    _check_work(args, len(wrt))
+    result = formula(
+        fn, *example_arrays(shapes), wrt=wrt, order=args.order, form="matrix", names=names
+    )
+    if args.latex:
+        return [result.latex()]
+    return result.lines(labels=True)

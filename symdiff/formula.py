@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
 from .dag import deep_recursion, free_symbols, shared_form, tree_size
@@ -138,22 +140,59 @@ class Formula:
         return sp.cse(self.exprs, **kwargs)
 
 
-def _from_callable(f: Callable, args: Sequence | None) -> Lifted:
+def _from_callable(f: Callable, args: Sequence | None, names=None) -> Lifted:
     from .lift import lift
 
     if args is None:
         n = len([p for p in inspect.signature(f).parameters.values() if p.default is p.empty])
         args = [0.5] * n
-    return lift(f, *args, mode="scalar")  # formulas are element-wise
+    extra = {"names": list(names)} if names is not None else {}
+    return lift(f, *args, mode="scalar", **extra)  # formulas are element-wise
 
 
-def _source(f_or_expr: Any, args: Sequence | None) -> tuple[sp.Expr, tuple]:
+def _is_array_lifted(obj: Any) -> bool:
+    from .array_lift import ArrayLifted
+
+    return isinstance(obj, ArrayLifted)
+
+
+def _matrix_wanted(f: Any, is_function: bool, args: Sequence | None, form: str | None) -> bool:
+    """Whether ``formula`` builds the matrix form (see ``form`` on :func:`formula`)."""
+    if form == "elements":
+        return False
+    if form == "matrix":
+        if not (is_function or _is_array_lifted(f)):
+            raise TypeError(
+                "formula: form='matrix' needs a function (with example arrays) or an "
+                f"ArrayLifted, got {type(f).__name__}"
+            )
+        return True
+    if _is_array_lifted(f):
+        return True
+    if not is_function or not args:
+        return False
+    from .lift import is_liftable
+
+    sizes = [np.size(getattr(a, "data", a)) for a in args if is_liftable(a)]
+    return any(n >= MATRIX_FORM_MIN_ELEMENTS for n in sizes)
+
+
+def _array_lift(f: Any, args: Sequence | None, names: Sequence[str] | None):
+    if _is_array_lifted(f):
+        return f
+    from .lift import lift
+
+    extra = {"names": list(names)} if names is not None else {}
+    return lift(f, *(args or ()), mode="array", **extra)
+
+
+def _source(f_or_expr: Any, args: Sequence | None, names=None) -> tuple[sp.Expr, tuple]:
     if isinstance(f_or_expr, str):
         return parse_expression(f_or_expr)
     if isinstance(f_or_expr, Lifted):
         return f_or_expr._scalar("formula"), f_or_expr.variables
     if callable(f_or_expr) and not isinstance(f_or_expr, sp.Basic):
-        lifted = _from_callable(f_or_expr, args)
+        lifted = _from_callable(f_or_expr, args, names)
         return lifted._scalar("formula"), lifted.variables
     expr = sp.sympify(f_or_expr)
     return expr, tuple(sorted(free_symbols(expr), key=sp.default_sort_key))
@@ -170,6 +209,8 @@ def _resolve(wrt: Any, variables: tuple, expr: sp.Expr) -> tuple[sp.Symbol, ...]
             out.append(w)
         elif str(w) in known:
             out.append(known[str(w)])
+        elif any(name.startswith(f"{w}[") for name in known):  # an array: all its elements
+            out.extend(s for s in variables if s.name.startswith(f"{w}["))
         else:
             raise ValueError(f"formula: unknown variable {w!r}; known: {sorted(known)}")
     return tuple(out)
@@ -197,20 +238,46 @@ def derivative_table(
     return [(tuple(wrt[i] for i in k), level[k]) for k in keys]
 
 
+MATRIX_FORM_MIN_ELEMENTS = 5
+"""``form=None`` prints in matrix notation when some array argument has at least this many
+elements (a function or an :class:`~symdiff.ArrayLifted`); smaller inputs print element by
+element."""
+
+FORMS = ("matrix", "elements")
+
+
 def formula(
     f_or_expr: Any,
+    *example_args: Any,
     wrt: Any = None,
     order: int = 1,
     simplify: str = "fast",
-    *,
+    form: str | None = None,
+    names: Sequence[str] | None = None,
     args: Sequence | None = None,
     budget: float | None = None,
-) -> Formula:
-    """Readable derivatives of an expression, a string, a :class:`Lifted` or a function.
+):
+    """Readable derivatives of an expression, a string, a :class:`Lifted`, an
+    :class:`~symdiff.ArrayLifted` or a function.
 
-    A function is lifted with ``args`` (default: 0.5 for each parameter). With
-    ``simplify != "none"`` the input is first rewritten so that ``1/(1 + exp(-x))`` reads
-    ``sigmoid(x)`` and ``log(1 + exp(x))`` reads ``softplus(x)``.
+    A function is lifted at ``example_args`` (or ``args=``; default: 0.5 for each parameter);
+    its argument names (or ``names=``) name the symbols, and the arguments not in ``wrt`` stay
+    symbolic parameters (a data array prints as its name). With ``simplify != "none"`` the
+    input is first rewritten so that ``1/(1 + exp(-x))`` reads ``sigmoid(x)`` and
+    ``log(1 + exp(x))`` reads ``softplus(x)``.
+
+    ``form="matrix"`` prints array code in matrix calculus, one entry per gradient
+    (``Xᵀ(σ(Xw) − y)``) or Hessian block (``Aᵀ(diag(p) − ppᵀ)A  where p = softmax(Ax)``), as a
+    :class:`~symdiff.matrix_formula.MatrixFormula` (:mod:`symdiff.matrix_formula`; ``order``
+    0, 1 or 2; a Hessian needs vector or scalar variables; ``simplify`` does not apply).
+    ``form="elements"`` gives a :class:`Formula`, one scalar formula per element. The default
+    (``form=None``) is "matrix" for a function or an ArrayLifted with an array argument of at
+    least :data:`MATRIX_FORM_MIN_ELEMENTS` (5) elements, falling back to "elements" with a
+    warning naming the op when the computation has no matrix form; an explicit
+    ``form="matrix"`` raises :class:`~symdiff.matrix_expr.MatrixFormError` instead.
+
+    For a string, a SymPy expression or a Lifted, positional arguments after the first are
+    ``wrt`` and ``order`` (the signature before ``example_args`` existed).
 
     Examples
     --------
@@ -223,12 +290,48 @@ def formula(
     d2f/dx2 = 2*y
     d2f/dxdy = 2*x
     d2f/dy2 = 0
+    >>> import numpy as np, autodiff as ad
+    >>> X, w, y = np.ones((5, 3)), np.ones(3), np.ones(5)
+    >>> loss = lambda X, w, y: ad.sum(ad.softplus(X @ w) - y * (X @ w))
+    >>> print(symdiff.formula(loss, X, w, y, wrt="w"))
+    Xᵀ(σ(Xw) − y)
+    >>> print(symdiff.formula(loss, X, w, y, wrt="w", order=2))
+    Xᵀ diag(σ(Xw) ⊙ (1 − σ(Xw))) X
     """
     check_level(simplify)
+    if form not in (None, *FORMS):
+        raise ValueError(f"formula: form must be 'matrix', 'elements' or None, got {form!r}")
+    is_function = callable(f_or_expr) and not isinstance(f_or_expr, sp.Basic | Lifted | str)
+    if example_args and not is_function and not _is_array_lifted(f_or_expr):
+        if len(example_args) > 2 or (wrt is not None and example_args):
+            raise TypeError("formula: an expression takes at most (wrt, order) positionally")
+        wrt = example_args[0]
+        order = example_args[1] if len(example_args) > 1 else order
+        example_args = ()
+    if example_args and args is not None:
+        raise TypeError("formula: give the example arguments positionally or as args=, not both")
+    if example_args:
+        args = example_args
     if not isinstance(order, int) or order < 0:
         raise ValueError(f"formula: order must be a non-negative integer, got {order!r}")
+    matrix = _matrix_wanted(f_or_expr, is_function, args, form)
+    if matrix:
+        from .matrix_expr import MatrixFormError
+        from .matrix_formula import matrix_formula
+
+        try:
+            lifted = _array_lift(f_or_expr, args, names)
+            return matrix_formula(lifted, wrt=wrt, order=order)
+        except MatrixFormError as exc:
+            if form == "matrix":
+                raise
+            warnings.warn(f"{exc}; printing the formula element by element", stacklevel=2)
+            if _is_array_lifted(f_or_expr):
+                f_or_expr = f_or_expr.to_scalar()
+    elif form == "elements" and _is_array_lifted(f_or_expr):
+        f_or_expr = f_or_expr.to_scalar()
     with deep_recursion():
-        expr, variables = _source(f_or_expr, args)
+        expr, variables = _source(f_or_expr, args, names)
         if simplify != "none":
             expr = collapse_named(expr)
         wrt = _resolve(wrt, tuple(variables), expr)
