@@ -144,14 +144,30 @@ def array_function(text: str) -> tuple[Callable[..., Any], list[str]]:
     return f, names
 
 
-def parse_shapes(items: Sequence[str], names: Sequence[str]) -> dict[str, tuple[int, ...]]:
+def parse_shapes(
+    items: Sequence[str], names: Sequence[str], sizes: dict[str, int] | None = None
+) -> dict[str, tuple[int, ...]]:
     """NumPy shapes from ``NAME=d1,d2`` items; unlisted names are scalars.
 
     A dimension is a positive integer or a letter-name (each distinct name gets a distinct
-    size from 3 up); ``NAME=`` or ``NAME=()`` is a scalar.
+    size from 3 up, none equal to a number given); ``NAME=`` or ``NAME=()`` is a scalar.
+    ``sizes`` (when given) receives the size chosen for each letter-name.
     """
-    sizes: dict[str, int] = {}
+    sizes = {} if sizes is None else sizes
     shapes: dict[str, tuple[int, ...]] = {}
+    fixed = {
+        int(t) for item in items for t in item.partition("=")[2].strip("() ").split(",")
+        if t.strip().isdigit()
+    }  # fmt: skip
+
+    def size_of(letter: str) -> int:
+        if letter not in sizes:
+            n = 3
+            while n in fixed or n in sizes.values():
+                n += 1
+            sizes[letter] = n
+        return sizes[letter]
+
     for item in items:
         name, eq, dims = item.partition("=")
         name = name.strip()
@@ -165,8 +181,7 @@ def parse_shapes(items: Sequence[str], names: Sequence[str]) -> dict[str, tuple[
             if d.isdigit() and int(d) > 0:
                 shape.append(int(d))
             elif d.isidentifier():
-                sizes.setdefault(d, 3 + len(sizes))
-                shape.append(sizes[d])
+                shape.append(size_of(d))
             else:
                 raise ValueError(f"--shapes: dimension {d!r} of {name!r} is not a size or a name")
         if len(shape) > 2:

@@ -185,17 +185,20 @@ def _each(result, style: str) -> list[str]:
 def _matrix_lines(args) -> list[str]:
     """``--shapes``: the expression as array code, derivatives printed as matrix calculus."""
     from .array_expr import array_function, example_arrays, parse_shapes
+    from .lift import lift
+    from .matrix_formula import matrix_formula
 
     fn, names = array_function(args.expression)
-    shapes = parse_shapes(args.shapes, names)
+    sizes: dict[str, int] = {}
+    shapes = parse_shapes(args.shapes, names, sizes)
     arrays = [n for n in names if shapes[n]]
     if args.order >= 2:  # a Hessian in matrix form is w.r.t. vectors (and scalars)
         arrays = [n for n in arrays if len(shapes[n]) == 1]
     wrt = args.wrt or arrays or names
     _check_work(args, len(wrt))
-    result = formula(
-        fn, *example_arrays(shapes), wrt=wrt, order=args.order, form="matrix", names=names
-    )
+    program = lift(fn, *example_arrays(shapes), mode="array", names=names)
+    dims = {n: letter for letter, n in sizes.items()}
+    result = matrix_formula(program, wrt=wrt, order=args.order, dims=dims)
     if args.latex:
         return [result.latex()]
     return result.lines(labels=True)

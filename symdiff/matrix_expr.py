@@ -401,11 +401,22 @@ def add(*terms: MExpr) -> MExpr:
         return Zero(shape)
     if len(items) == 1:
         return items[0]
+    diags = [t for t in items if _is_diag(t)]
+    if len(diags) > 1:  # diag(a) + diag(b) = diag(a + b)
+        vectors = [_prod(c, s, (ch[0].arg,)) for c, s, ch in map(_split, diags)]
+        items = [t for t in items if not _is_diag(t)] + [diag(add(*vectors))]
+        if len(items) == 1:
+            return items[0]
     factored = _factor(items)
     if factored is not None:
         return factored
     items.sort(key=lambda t: _strip(t)[1].key)
     return Add(shape, tuple(items))
+
+
+def _is_diag(t: MExpr) -> bool:
+    chain = _split(t)[2]
+    return len(chain) == 1 and isinstance(chain[0], Diag)
 
 
 def _factor(items: list[MExpr]) -> MExpr | None:
@@ -460,6 +471,39 @@ def had(*factors: MExpr) -> MExpr:
         return _prod(coef, tuple(scalars) + tuple(pw(b, p) for b, p in powers.items()), ())
     core_factors = [pw(b, p) for b, p in powers.items() if p != 0]
     core_factors = [f for f in core_factors if not isinstance(f, Ones)]
+    # D ⊙ 𝟏wᵀ = D diag(w) and D ⊙ w𝟏ᵀ = diag(w) D (a broadcast vector scales rows/columns)
+    left: list[MExpr] = []
+    right: list[MExpr] = []
+    if len(core_factors) > 1 and shape[0] > 1 and shape[1] > 1:
+        kept = []
+        work = list(core_factors)
+        while work:  # (A diag(w)) ⊙ B = (A ⊙ B) diag(w), and on the left
+            f = work.pop()
+            chain = f.chain if isinstance(f, Prod) and f.coef == 1 and not f.scalars else ()
+            if len(chain) > 1 and isinstance(chain[0], Ones) and chain[0].shape[1] == 1:
+                right.append(tr(_prod(1, (), chain[1:])))
+            elif len(chain) > 1 and isinstance(chain[-1], Ones) and chain[-1].shape[0] == 1:
+                left.append(_prod(1, (), chain[:-1]))
+            elif len(chain) > 1 and isinstance(chain[-1], Diag):
+                right.append(chain[-1].arg)
+                work.append(_prod(1, (), chain[:-1]))
+            elif len(chain) > 1 and isinstance(chain[0], Diag):
+                left.append(chain[0].arg)
+                work.append(_prod(1, (), chain[1:]))
+            else:
+                kept.append(f)
+        kept.reverse()
+        if kept:
+            core_factors = kept
+        else:
+            left, right = [], []
+    if left or right:
+        out = had(*core_factors)
+        for w in left:
+            out = matmul(diag(w), out)
+        for w in right:
+            out = matmul(out, diag(w))
+        return _prod(coef, tuple(scalars), (out,))
     if not core_factors:
         core: MExpr = Ones(shape)
     elif len(core_factors) == 1:
@@ -513,6 +557,8 @@ def pw(e: MExpr, p: Any) -> MExpr:
         if not e.chain:
             if not e.scalars:
                 return num(e.coef**p)
+            if p.is_integer:  # (λμ)⁻¹ = λ⁻¹μ⁻¹
+                return _prod(e.coef**p, tuple(pw(s, p) for s in e.scalars), ())
         elif p.is_integer or e.coef > 0:
             scalars = tuple(pw(s, p) for s in e.scalars)
             return _prod(e.coef**p, scalars, (pw(e.chain[0], p),))
@@ -849,6 +895,11 @@ class _Printer:
         if f in self.names:
             name = display_name(self.names[f], self.style)
             return name, len(self.names[f]) > 1 and name == self.names[f]
+        if isinstance(f, Ones) and f.shape[0] > 1 and f.shape[1] > 1:  # a ones matrix: 𝟏𝟏ᵀ
+            return {
+                "unicode": "𝟏𝟏ᵀ", "latex": r"\mathbf{1} \mathbf{1}^{\top}",
+                "ascii": f"np.ones({f.shape})",
+            }[self.style], False  # fmt: skip
         if isinstance(f, Ones):
             return {
                 "unicode": "𝟏", "latex": r"\mathbf{1}", "ascii": f"np.ones({f.shape})"
@@ -861,36 +912,64 @@ class _Printer:
             return text, len(display_name(base.name, self.style)) > 1
         return text, p == _P_ATOM and not isinstance(f, Ones | Eye)
 
+    def _join(self, parts: list[tuple[str, bool]]) -> str:
+        """Juxtapose product factors; a space around words (``diag(v)``, ``W2``)."""
+        text = parts[0][0]
+        for (prev, prev_word), (cur, word) in zip(parts, parts[1:]):
+            space = prev_word or word or (prev[-1:].isdigit() and cur[:1].isdigit())
+            text += (" " if space or self.style == "latex" else "") + cur
+        return text
+
     def _prod(self, e: Prod) -> tuple[str, int]:
         st = self.style
         c = e.coef
-        factors = list(e.scalars) + list(e.chain)
+        chain = list(e.chain)
         # a lone 𝟏 scaled reads as the scalar (λ𝟏 is "λ" in elementwise arithmetic)
-        if len(e.chain) == 1 and isinstance(e.chain[0], Ones) and st != "ascii":
-            factors = list(e.scalars)
+        if len(chain) == 1 and isinstance(chain[0], Ones) and st != "ascii":
+            chain = []
         sign = ""
         if c < 0:
             sign, c = ("−" if st == "unicode" else "-"), -c
+        ups = [s for s in e.scalars if not (isinstance(s, Pw) and s.p < 0)]
+        downs = [pw(s.arg, -s.p) for s in e.scalars if isinstance(s, Pw) and s.p < 0]
+        if not downs and c == 1 and len(ups) == 1 and not chain:
+            text, prec = self.print(ups[0])
+            if sign:
+                return sign + (self.paren(text) if prec <= _P_PROD else text), _P_PROD
+            return text, prec
         parts: list[tuple[str, bool]] = []
-        if c != 1 or not factors:
-            parts.append((self.number(c), False))
-        for f in factors:
-            parts.append(self._factor_text(f))
+        if downs:  # scalar factors with negative powers: a fraction, (2/m)Xᵀ(Xw − y)
+            top, bottom = (int(c.p), int(c.q)) if c.is_Rational else (c, 1)
+            num_parts = [(self.number(sp.sympify(top)), False)] if top != 1 or not ups else []
+            num_parts += [self._factor_text(f) for f in ups]
+            den_parts = [(self.number(sp.sympify(bottom)), False)] if bottom != 1 else []
+            den_parts += [
+                (self.print(f)[0], False) if st == "latex" else self._factor_text(f) for f in downs
+            ]
+            if st == "ascii":
+                num_t = " * ".join(t for t, _ in num_parts)
+                den_t = " * ".join(t for t, _ in den_parts)
+                frac = f"{num_t} / " + (f"({den_t})" if len(den_parts) > 1 else den_t)
+            else:
+                num_t, den_t = self._join(num_parts), self._join(den_parts)
+                if st == "latex":
+                    frac = rf"\frac{{{num_t}}}{{{den_t}}}"
+                else:
+                    frac = f"{num_t}/" + (f"({den_t})" if len(den_parts) > 1 else den_t)
+                    frac = f"({frac})" if chain else frac
+            parts.append((frac, False))
+        else:
+            if c != 1 or not (ups or chain):
+                parts.append((self.number(c), False))
+            parts += [self._factor_text(f) for f in ups]
+        n_scalar = len(parts)
+        parts += [self._factor_text(f) for f in chain]
+        prec = _P_PROD if len(parts) > 1 or sign or downs else _P_ATOM
         if st == "ascii":
-            sep_scalar = " * "
-            k = len(parts) - len(e.chain)
-            scalars_txt = sep_scalar.join(t for t, _ in parts[:k])
-            chain_txt = " @ ".join(t for t, _ in parts[k:])
-            text = sep_scalar.join(x for x in (scalars_txt, chain_txt) if x)
-            return sign + text, _P_PROD if len(parts) > 1 or sign else _P_ATOM
-        text = parts[0][0]
-        for (prev, pw_), (cur, cw) in zip(parts, parts[1:]):
-            space = pw_ or cw or (prev[-1:].isdigit() and cur[:1].isdigit())
-            if st == "latex":
-                space = True
-            text += (" " if space else "") + cur
-        prec = _P_PROD if len(parts) > 1 or sign else _P_ATOM
-        return sign + text, prec
+            scalars_txt = " * ".join(t for t, _ in parts[:n_scalar])
+            chain_txt = " @ ".join(t for t, _ in parts[n_scalar:])
+            return sign + " * ".join(x for x in (scalars_txt, chain_txt) if x), prec
+        return sign + self._join(parts), prec
 
 
 def to_text(e: MExpr, style: str = "unicode", names: Mapping[MExpr, str] | None = None) -> str:
@@ -1025,7 +1104,6 @@ def to_sympy(e: MExpr, names: Mapping[MExpr, str] | None = None) -> sp.Basic:
     """
     from sympy.matrices.expressions import (
         DiagMatrix,
-        ElementwiseApplyFunction,
         HadamardPower,
         HadamardProduct,
         MatrixSymbol,
@@ -1033,6 +1111,7 @@ def to_sympy(e: MExpr, names: Mapping[MExpr, str] | None = None) -> sp.Basic:
         Transpose,
         ZeroMatrix,
     )
+    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
     names = dict(names or {})
     memo: dict[int, Any] = {}

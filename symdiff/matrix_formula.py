@@ -151,14 +151,24 @@ def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
 
 
 def graph_to_matrix(
-    graph: Graph, names: Sequence[str], constants: dict[str, np.ndarray] | None = None
+    graph: Graph,
+    names: Sequence[str],
+    constants: dict[str, np.ndarray] | None = None,
+    dims: dict[int, str] | None = None,
 ) -> MExpr:
     """The output of ``graph`` as a matrix expression over symbols named ``names``.
 
     Array constants that are not uniform become symbols ``c<index>`` whose values are stored
-    in ``constants`` (when given). Raises :class:`MatrixFormError` naming the first op without
-    a matrix-level rule.
+    in ``constants`` (when given). ``dims`` names sizes (``{100: "m"}``): a sum divided by its
+    number of terms (``ad.mean``) then reads ``sum(...)/m``, not ``sum(...)/100``. Raises
+    :class:`MatrixFormError` naming the first op without a matrix-level rule.
     """
+    dim_syms = {}
+    for size, letter in (dims or {}).items():
+        if letter not in names:
+            dim_syms[int(size)] = sym(letter)
+            if constants is not None:
+                constants[letter] = np.array(float(size))
     vals: list[Any] = [None] * len(graph.nodes)
     for pos, i in enumerate(graph.inputs):
         node = graph.nodes[i]
@@ -169,7 +179,7 @@ def graph_to_matrix(
         if node.is_constant:
             vals[node.index] = _constant(node, constants)
             continue
-        vals[node.index] = _op(node, [vals[j] for j in node.inputs], graph)
+        vals[node.index] = _op(node, [vals[j] for j in node.inputs], graph, dim_syms)
     out = vals[graph.outputs[0]]
     if isinstance(out, _Part):
         raise MatrixFormError(
@@ -191,7 +201,23 @@ def _constant(node: Node, constants: dict | None) -> MExpr:
     return sym(name, shape)
 
 
-def _op(node: Node, args: list, graph: Graph) -> Any:
+def _count(node: Node, graph: Graph, dim_syms: dict[int, MExpr]) -> MExpr | None:
+    """``m`` (or ``mn``) for a division of a sum by its number of terms, when named."""
+    top, bottom = (graph.nodes[j] for j in node.inputs)
+    if not dim_syms or top.op is None or top.op.name != "sum" or not bottom.is_constant:
+        return None
+    if bottom.size != 1 or not float(bottom.value.reshape(-1)[0]).is_integer():
+        return None
+    c = int(bottom.value.reshape(-1)[0])
+    if c in dim_syms:
+        return dim_syms[c]
+    for a, sa in dim_syms.items():
+        if c % a == 0 and c // a in dim_syms:
+            return matmul(sa, dim_syms[c // a])
+    return None
+
+
+def _op(node: Node, args: list, graph: Graph, dim_syms: dict[int, MExpr]) -> Any:
     name, p = node.op.name, node.params
     shapes = [tuple(graph.nodes[j].shape) for j in node.inputs]
     out = tuple(node.shape)
@@ -205,6 +231,9 @@ def _op(node: Node, args: list, graph: Graph) -> Any:
         return neg(args[0])
     if name in ("mul", "div"):
         a, b = args
+        count = _count(node, graph, dim_syms) if name == "div" else None
+        if count is not None:
+            b = count
         if name == "div":
             b = pw(b, -1)
         if _size(shapes[0]) == 1 or _size(shapes[1]) == 1:
@@ -510,15 +539,23 @@ def _nonlinear(e: MExpr) -> MatrixFormError:
 
 def linear_map(e: MExpr, v: Sym) -> MExpr:
     """``M`` with ``e = M v`` for an expression ``e`` linear in the column vector ``v``."""
-    dep = _depends([e], [v])
     n = v.shape[0]
+    cache: dict[MExpr, bool] = {v: True}
+
+    def has(x: MExpr) -> bool:
+        """Whether ``x`` depends on ``v`` (memoized, new nodes included; iterative)."""
+        if x not in cache:
+            for node in topo([x]):
+                if node not in cache:
+                    cache[node] = any(cache[c] for c in node.children())
+        return cache[x]
 
     def lin(x: MExpr) -> MExpr:
         if x is v:
             return eye(n)
         if isinstance(x, Zero):
             return zero((x.shape[0], n))
-        if id(x) not in dep:
+        if not has(x):
             raise _nonlinear(x)
         if isinstance(x, Add):
             return add(*(lin(t) for t in x.fields[0]))
@@ -526,7 +563,7 @@ def linear_map(e: MExpr, v: Sym) -> MExpr:
             return lin_prod(x)
         if isinstance(x, Had) and x.shape[1] == 1:
             fs = x.fields[0]
-            hit = [i for i, f in enumerate(fs) if id(f) in dep]
+            hit = [i for i, f in enumerate(fs) if has(f)]
             if len(hit) != 1:
                 raise _nonlinear(x)
             i = hit[0]
@@ -537,8 +574,8 @@ def linear_map(e: MExpr, v: Sym) -> MExpr:
 
     def lin_prod(x: Prod) -> MExpr:
         c, S, chain = x.coef, x.scalars, x.chain
-        hs = [i for i, s in enumerate(S) if id(s) in dep]
-        hc = [j for j, f in enumerate(chain) if id(f) in dep]
+        hs = [i for i, s in enumerate(S) if has(s)]
+        hc = [j for j, f in enumerate(chain) if has(f)]
         if len(hs) + len(hc) != 1:
             raise _nonlinear(x)
         if hs:
@@ -553,6 +590,8 @@ def linear_map(e: MExpr, v: Sym) -> MExpr:
         if j == len(chain) - 1:
             return matmul(pre, lin(f))
         right = _chain(chain[j + 1 :])
+        if right.shape == SCALAR:  # L F (rᵀs) = (rᵀs) L F
+            return lin(scale(right, matmul(pre, f)))
         if isinstance(f, Add):
             return add(*(lin(matmul(matmul(pre, t), right)) for t in f.fields[0]))
         if right.shape[1] == 1 and isinstance(f, T):  # L wᵀ R = L Rᵀ w
@@ -861,11 +900,14 @@ def _display(name: str, style: str) -> str:
 
 
 # --- entry point ----------------------------------------------------------------------------------
-def matrix_formula(lifted: Any, wrt: Any = None, order: int = 1) -> MatrixFormula:
+def matrix_formula(
+    lifted: Any, wrt: Any = None, order: int = 1, dims: dict[int, str] | None = None
+) -> MatrixFormula:
     """The matrix-calculus formula of an :class:`~symdiff.ArrayLifted` program.
 
     ``wrt``: a name or names (default: the program's variables); ``order`` 0 (the function),
-    1 (gradients) or 2 (Hessian blocks of vector or scalar variables, ``i <= j``).
+    1 (gradients) or 2 (Hessian blocks of vector or scalar variables, ``i <= j``); ``dims``
+    names sizes for ``ad.mean`` (see :func:`graph_to_matrix`).
     Raises :class:`MatrixFormError` naming the op or construct without a matrix form.
 
     Examples
@@ -896,7 +938,7 @@ def matrix_formula(lifted: Any, wrt: Any = None, order: int = 1) -> MatrixFormul
             f"{graph.nodes[graph.outputs[0]].shape}; derivatives in matrix form need a scalar"
         )
     constants: dict[str, np.ndarray] = {}
-    f = graph_to_matrix(graph, names, constants)
+    f = graph_to_matrix(graph, names, constants, dims)
     symbols = {n: sym(n, _mshape(shapes[n], n)) for n in names}
     variables = [symbols[w] for w in wrt]
     explicit: list[tuple[Sym, MExpr]] = []
