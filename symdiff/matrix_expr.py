@@ -411,6 +411,8 @@ def add(*terms: MExpr) -> MExpr:
     if factored is not None:
         return factored
     items.sort(key=lambda t: _strip(t)[1].key)
+    if _strip(items[0])[0] < 0:  # one sign per sum: −diag(p) + ppᵀ = −(diag(p) − ppᵀ)
+        return _prod(-1, (), (Add(shape, tuple(scale(-1, t) for t in items)),))
     return Add(shape, tuple(items))
 
 
@@ -764,7 +766,8 @@ class _Printer:
             raise ValueError(f"to_text: style must be unicode, ascii or latex, got {style!r}")
         self.style = style
         self.names = dict(names or {})
-        self.memo: dict[int, tuple[str, int]] = {}
+        # keyed by the node itself (kept alive): ids of freed temporaries are reused
+        self.memo: dict[tuple[MExpr, bool], tuple[str, int]] = {}
 
     # helpers
     def paren(self, text: str) -> str:
@@ -790,7 +793,7 @@ class _Printer:
     def print(self, e: MExpr, top: bool = False) -> tuple[str, int]:
         if not top and e in self.names:
             return display_name(self.names[e], self.style), _P_ATOM
-        key = id(e) if not top else -id(e)
+        key = (e, top)
         if key not in self.memo:
             self.memo[key] = self._print(e)
         return self.memo[key]
@@ -802,7 +805,7 @@ class _Printer:
         if isinstance(e, Ones):  # in elementwise arithmetic (1 − σ(z)); 𝟏 as a factor
             return "1", _P_ATOM
         if isinstance(e, Eye):
-            return "I", _P_ATOM
+            return (f"np.eye({e.shape[0]})" if st == "ascii" else "I"), _P_ATOM
         if isinstance(e, Zero):
             return "0", _P_ATOM
         if isinstance(e, T):
@@ -899,6 +902,10 @@ class _Printer:
             return {
                 "unicode": "𝟏𝟏ᵀ", "latex": r"\mathbf{1} \mathbf{1}^{\top}",
                 "ascii": f"np.ones({f.shape})",
+            }[self.style], False  # fmt: skip
+        if isinstance(f, Ones) and f.shape[0] == 1 and f.shape[1] > 1:  # a ones row: 𝟏ᵀ
+            return {
+                "unicode": "𝟏ᵀ", "latex": r"\mathbf{1}^{\top}", "ascii": f"np.ones({f.shape})"
             }[self.style], False  # fmt: skip
         if isinstance(f, Ones):
             return {

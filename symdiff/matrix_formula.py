@@ -674,6 +674,8 @@ def _prune(names: dict[MExpr, str], fixed: dict[MExpr, str]) -> dict[MExpr, str]
 
 
 def _is_atomic(e: MExpr) -> bool:
+    if isinstance(e, Pw) and e.p < 0 and e.shape == SCALAR:  # printed as a fraction
+        return True
     return isinstance(e, _ATOMS) or (isinstance(e, T) and isinstance(e.arg, _ATOMS)) or (
         isinstance(e, Prod) and not e.chain
         and all(isinstance(s, _ATOMS) for s in e.scalars)

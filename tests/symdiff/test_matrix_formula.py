@@ -213,6 +213,66 @@ def test_repr_latex_on_matrix_formula_and_array_lifted():
     assert r"\text{return } & \texttt{t14}" in listing
 
 
+# --- the printed text itself evaluates to the right numbers --------------------------------------
+def _softmax(v):
+    e = np.exp(v - v.max())
+    return e / e.sum()
+
+
+ASCII_NAMESPACE = {
+    "np": np,
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+    "softplus": lambda z: np.logaddexp(0, z),
+    "relu": lambda z: np.maximum(z, 0),
+    "heaviside0": lambda z: (z > 0).astype(float),
+    "diag": lambda v: np.diag(np.ravel(v)),
+    "sum": np.sum,
+    "softmax": _softmax,
+    "logsumexp": lambda v: np.log(np.exp(v).sum()),
+    "ones": 1.0,
+    **{name: getattr(np, name) for name in ("exp", "log", "tanh", "sin", "cos", "tan", "sign")},
+    **{name: getattr(np, name) for name in ("abs", "log1p", "expm1", "sqrt")},
+}
+
+
+def _check_printed_ascii(result: MatrixFormula, args):
+    """Evaluate the ASCII text (NumPy spelling) of every entry and definition with NumPy."""
+    env = dict(ASCII_NAMESPACE)
+    for (name, shape), value in zip(result.shapes.items(), args):
+        rows = shape[0] if shape else 1
+        env[name] = np.asarray(value, dtype=float).reshape(rows, -1)
+    env.update({k: np.asarray(v, dtype=float) for k, v in result.constants.items()})
+    for name, e in result.definitions:
+        env[name] = eval(result.text(e, "ascii"), env)  # noqa: S307 - our own printed text
+    for (wrt, e), expected in zip(result.entries, result.evaluate(*args)):
+        value = np.asarray(eval(result.text(e, "ascii"), env), dtype=float)  # noqa: S307
+        value = np.broadcast_to(value, e.shape).reshape(expected.shape)
+        np.testing.assert_allclose(value, expected, rtol=1e-9, atol=1e-12, err_msg=str(wrt))
+
+
+@pytest.mark.parametrize("row", TABLE, ids=[r[0].__name__ for r in TABLE])
+def test_printed_ascii_of_the_table_evaluates_to_the_formula(row):
+    f, build, wrt = row[:3]
+    args = build(6, 4)
+    for order in (1, 2):
+        result = symdiff.formula(f, *args, wrt=wrt, order=order, form="matrix")
+        _check_printed_ascii(result, args)
+
+
+def test_printed_ascii_of_quotients_and_layers_evaluates_to_the_formula():
+    x = _r(6)
+
+    def quotient(x):
+        return ad.sum(ad.exp(x)) / ad.sum(x * x)
+
+    for order in (1, 2):
+        result = symdiff.formula(quotient, x, order=order)
+        _check_numbers(quotient, (x,), result)
+        _check_printed_ascii(result, (x,))
+    args = (_r(6, 5), _r(6), _r(3, 6), _r(3), _r(5))
+    _check_printed_ascii(symdiff.formula(mlp, *args, wrt=["W1", "b1", "W2", "b2"]), args)
+
+
 # --- numeric agreement for every op with a matrix-level rule -------------------------------------
 def _pos(*shape):
     return RNG.uniform(0.5, 1.5, size=shape)
@@ -262,6 +322,8 @@ def test_every_op_rule_agrees_with_eager_autodiff(name):
     vectors = [n for n, s in grads.shapes.items() if len(s) <= 1]
     hess = matrix_formula.matrix_formula(program, wrt=vectors, order=2)
     _check_numbers(f, args, hess, rtol=1e-7, atol=1e-9)
+    _check_printed_ascii(grads, args)
+    _check_printed_ascii(hess, args)
 
 
 def test_gradient_matches_extended_precision_finite_differences():
