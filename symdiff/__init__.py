@@ -27,6 +27,8 @@ from .functions import NS, relu, sigmoid, softplus
 from .hessian import SparseHessian
 from .lift import lift
 from .lifted import Guard, Lifted
+from .matrix_expr import MatrixFormError
+from .matrix_formula import MatrixFormula
 from .numeric import numpy_function
 from .parse import parse_expression
 from .settings import Config, config
@@ -37,7 +39,8 @@ __all__ = [
     "ArrayLifted", "ArrayNode", "color_columns", "hessian_sparsity", "recover_from_products",
     "Config", "ConsistencyError", "ConsistencyReport", "Formula", "Guard", "GuardError",
     "LiftError", "LiftTooLarge", "TracerBoolConversionError", "TracerConversionError",
-    "Lifted", "NS", "SparseHessian", "check_consistency", "collapse_named", "config",
+    "Lifted", "MatrixFormError", "MatrixFormula", "NS", "SparseHessian", "check_consistency",
+    "collapse_named", "config",
     "derivative", "formula", "formula_cli", "gradient", "hessian", "jacobian", "lift",
     "numpy_function", "parse_expression", "relu", "sigmoid", "simplify_expr", "simplify_exprs",
     "softplus",

@@ -325,6 +325,16 @@ def _prod(coef: Any, scalars: tuple[MExpr, ...], chain: tuple[MExpr, ...]) -> ME
     if coef == 0 or any(isinstance(f, Zero) for f in scalars + chain):
         return Zero(shape)
     flat: list[MExpr] = []
+    if any(isinstance(f, Prod) for f in chain):  # products inside the chain are spliced in
+        spliced: list[MExpr] = []
+        for f in chain:
+            if isinstance(f, Prod) and f.chain:
+                coef = coef * f.coef
+                flat.extend(f.scalars)
+                spliced.extend(f.chain)
+            else:
+                spliced.append(f)
+        chain = tuple(spliced)
     for s in scalars:  # scalar products inside scalars are flattened
         if isinstance(s, Prod):
             coef = coef * s.coef
@@ -333,12 +343,82 @@ def _prod(coef: Any, scalars: tuple[MExpr, ...], chain: tuple[MExpr, ...]) -> ME
                 flat.append(_prod(1, (), s.chain))
         else:
             flat.append(s)
-    scalars = tuple(sorted(flat, key=lambda s: s.key))
     if len(chain) > 1:
         chain = tuple(f for f in chain if not isinstance(f, Eye)) or chain[:1]
+    if len(chain) > 1:
+        chain = _diag_ones(chain)
+    if len(chain) > 2:  # an inner product inside a chain is a scalar: x yᵀy = (yᵀy) x
+        chain, inner_products = _inner_products(chain)
+        flat.extend(inner_products)
+    powers: dict[MExpr, Any] = {}  # λ λ = λ², λ⁻¹ λ = 1
+    for s in flat:
+        base, p = (s.arg, s.p) if isinstance(s, Pw) else (s, sp.S.One)
+        powers[base] = powers.get(base, sp.S.Zero) + p
+    flat = [pw(b, p) for b, p in powers.items() if p != 0]
+    scalars = tuple(sorted(flat, key=lambda s: s.key))
     if coef == 1 and not scalars and len(chain) == 1:
         return chain[0]
     return Prod(shape, coef, scalars, chain)
+
+
+def _collapses(a: MExpr, b: MExpr) -> MExpr | None:
+    """``a ⊙ b`` when it cancels to something simpler than a Hadamard product of the two."""
+    h = had(a, b)
+    if isinstance(a, Ones) or isinstance(b, Ones):
+        return h
+    return h if _n_factors(h) <= _n_factors(a) + _n_factors(b) - 2 else None
+
+
+def _n_factors(e: MExpr) -> int:
+    core = _split(e)[2]
+    if len(core) != 1 or isinstance(core[0], Ones):
+        return 0 if not core or isinstance(core[0], Ones) else 1
+    return len(core[0].fields[0]) if isinstance(core[0], Had) else 1
+
+
+def _diag_ones(chain: tuple[MExpr, ...]) -> tuple[MExpr, ...]:
+    """``diag(w) v = w ⊙ v`` and ``vᵀ diag(w) = (v ⊙ w)ᵀ`` inside a chain when the Hadamard
+    product cancels (``diag(w) 𝟏 = w``, ``pᵀ diag(1 ⊘ p) = 𝟏ᵀ``)."""
+    out: list[MExpr] = []
+    for f in chain:
+        prev = out[-1] if out else None
+        if isinstance(prev, Diag) and f.shape[1] == 1 and not isinstance(f, Diag):
+            merged = _collapses(prev.arg, f)
+            if merged is not None:
+                out[-1] = merged
+                continue
+        if isinstance(f, Diag) and prev is not None and prev.shape[0] == 1:
+            row = tr(prev)
+            merged = _collapses(row, f.arg) if row.shape[1] == 1 else None
+            if merged is not None:
+                out[-1] = tr(merged)
+                continue
+        out.append(f)
+    return tuple(out)
+
+
+def _inner_products(chain: tuple[MExpr, ...]) -> tuple[tuple[MExpr, ...], list[MExpr]]:
+    """Split ``(1, 1)`` segments ``rᵀ ... c`` out of the middle or end of a chain."""
+    out: list[MExpr] = []
+    scalars: list[MExpr] = []
+    i = 0
+    while i < len(chain):
+        f = chain[i]
+        if f.shape[0] == 1:  # a row starts a segment; the first column ends it
+            j = i
+            while j < len(chain) and chain[j].shape[1] != 1:
+                j += 1
+            whole = i == 0 and j == len(chain) - 1
+            if j < len(chain) and not whole:
+                segment = chain[i : j + 1]
+                pair = _collapses(tr(segment[0]), segment[1]) if len(segment) == 2 else None
+                # aᵀb = sum(a ⊙ b) when that cancels: pᵀ(y ⊘ p) = sum(y)
+                scalars.append(total(pair) if pair is not None else Prod(SCALAR, 1, (), segment))
+                i = j + 1
+                continue
+        out.append(f)
+        i += 1
+    return tuple(out), scalars
 
 
 def matmul(a: MExpr, b: MExpr) -> MExpr:
@@ -915,6 +995,12 @@ class _Printer:
         if p <= _P_PROD:
             return self.paren(text), False
         base = f.arg if isinstance(f, T) else f
+        if base in self.names:
+            return text, len(self.names[base]) > 1
+        if isinstance(base, Fn | Diag | Total | Softmax | LSE) or (
+            isinstance(base, Pw) and base.p == sp.Rational(1, 2)
+        ):
+            return text, True
         if isinstance(base, Sym):
             return text, len(display_name(base.name, self.style)) > 1
         return text, p == _P_ATOM and not isinstance(f, Ones | Eye)

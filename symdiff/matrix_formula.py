@@ -4,9 +4,9 @@
 and the Hessian of array code the way one writes them on a whiteboard::
 
     ad.sum(ad.softplus(X @ w) - y * (X @ w))   ∂f/∂w   = Xᵀ(σ(Xw) − y)
-                                               ∂²f/∂w² = Xᵀ diag(σ(Xw) ⊙ (1 − σ(Xw)))X
+                                               ∂²f/∂w² = Xᵀ diag(σ(Xw) ⊙ (1 − σ(Xw))) X
     ad.logsumexp(A @ x)                        ∂f/∂x   = Aᵀ softmax(Ax)
-                                               ∂²f/∂x² = Aᵀ(diag(p) − ppᵀ)A  where p = softmax(Ax)
+                                               ∂²f/∂x² = Aᵀ(diag(p) − ppᵀ)A, where p = softmax(Ax)
 
 How: the traced program (:mod:`autodiff.graph`, through ``lift(mode="array")``) is read into
 a matrix expression (:mod:`symdiff.matrix_expr`) - each named argument a matrix symbol of its
@@ -55,6 +55,7 @@ from .matrix_expr import (
     T,
     Total,
     Zero,
+    _Printer,
     _prod,
     add,
     dfn,
@@ -375,6 +376,10 @@ def _vjp(node: MExpr, g: MExpr):
             gi = scale(front, g)
             if i > 0:
                 gi = matmul(tr(_chain(chain[:i])), gi)
+            if isinstance(f, Diag):  # ∂⟨G, L diag(w) R⟩/∂w = diagonal of LᵀGRᵀ
+                rt = tr(_chain(chain[i + 1 :])) if i < len(chain) - 1 else None
+                yield f.arg, _diagonal(gi, rt)
+                continue
             if i < len(chain) - 1:
                 gi = matmul(gi, tr(_chain(chain[i + 1 :])))
             yield f, gi
@@ -398,7 +403,30 @@ def _vjp(node: MExpr, g: MExpr):
     elif isinstance(node, LSE):
         yield node.arg, scale(g, softmax(node.arg))
     elif isinstance(node, Diag):
-        raise MatrixFormError("matrix form: no reverse rule for diag(v) (its diagonal part)")
+        yield node.arg, _diagonal(g, None)
+
+
+def _diagonal(m: MExpr, n: MExpr | None) -> MExpr:
+    """The diagonal of ``m n`` (of ``m`` when ``n`` is None) as a column vector:
+    ``(m ⊙ nᵀ)𝟏``, ``m ⊙ nᵀ`` for an outer product."""
+    if n is None:
+        c, s, chain = _prod_parts(m)
+        if len(chain) > 1 and chain[-1].shape[0] == 1:  # an outer product a bᵀ
+            return scale(_prod(c, s, ()), _diagonal(_chain(chain[:-1]), chain[-1]))
+        if isinstance(m, Diag):
+            return m.arg
+        raise MatrixFormError(
+            f"matrix form: no vector form for the diagonal of {to_text(m)} (reverse rule of diag)"
+        )
+    k = n.shape[0]
+    d = had(m, tr(n))
+    return d if k == 1 else matmul(d, ones((k, 1)))
+
+
+def _prod_parts(m: MExpr):
+    if isinstance(m, Prod):
+        return m.coef, m.scalars, m.chain
+    return sp.S.One, (), (m,)
 
 
 def _is_trivial(g: MExpr) -> bool:
@@ -649,7 +677,7 @@ def name_shared(
             if n >= _MIN_NAMED and n > best_len:
                 best, best_len = node, n
         if best is None:
-            return _prune(names, fixed or {})
+            return _drop_unused(roots, _prune(names, fixed or {}), fixed or {})
         base, k = _base_name(best), 1
         name = base
         while name in used:
@@ -671,6 +699,39 @@ def _prune(names: dict[MExpr, str], fixed: dict[MExpr, str]) -> dict[MExpr, str]
                 del names[node]
                 changed = True
     return names
+
+
+class _Recorder(_Printer):
+    """A printer that records which names it printed."""
+
+    def __init__(self, names):
+        super().__init__("ascii", names)
+        self.hits: set[MExpr] = set()
+
+    def print(self, e, top=False):
+        if not top and e in self.names:
+            self.hits.add(e)
+        return super().print(e, top)
+
+    def _factor_text(self, f):
+        if f in self.names or (isinstance(f, T) and f.arg in self.names):
+            self.hits.add(f if f in self.names else f.arg)
+        return super()._factor_text(f)
+
+
+def _drop_unused(roots, names: dict[MExpr, str], fixed) -> dict[MExpr, str]:
+    """Drop names that no printed entry or definition uses (a negated term prints its body)."""
+    while True:
+        rec = _Recorder(names)
+        for r in roots:
+            rec.print(r, top=True)
+        for node in names:
+            rec.print(node, top=True)
+        unused = [n for n in names if n not in rec.hits and n not in fixed]
+        if not unused:
+            return names
+        for n in unused:
+            del names[n]
 
 
 def _is_atomic(e: MExpr) -> bool:

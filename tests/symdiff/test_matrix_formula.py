@@ -326,6 +326,64 @@ def test_every_op_rule_agrees_with_eager_autodiff(name):
     _check_printed_ascii(hess, args)
 
 
+COMPOSITIONS = {
+    "dots": (lambda x, y: (x @ x) * (y @ y), lambda: (_r(5), _r(5))),
+    "bilinear": (lambda x, A, y: x @ A @ y, lambda: (_r(5), _r(5, 6), _r(6))),
+    "exp*lin": (
+        lambda A, B, x: ad.sum(ad.exp(A @ x) * (B @ x)),
+        lambda: (_r(5, 4), _r(5, 4), _r(4)),
+    ),
+    "three matrices": (
+        lambda X, W, V: ad.sum(ad.tanh(X @ W @ V)),
+        lambda: (_r(5, 4), _r(4, 3), _r(3, 2)),
+    ),
+    "lse*sum": (lambda A, x: ad.logsumexp(A @ x) * ad.sum(x), lambda: (_r(5, 4), _r(4))),
+    "log-sigmoid": (
+        lambda X, w, y: ad.sum(ad.log(ad.sigmoid(y * (X @ w)))),
+        lambda: (_r(6, 4), _r(4), _r(6)),
+    ),
+    "scalars": (lambda x, a, b: ad.sum(ad.exp(a * x)) * b + a * b, lambda: (_r(5), 0.3, 0.7)),
+    "row vector": (lambda x, A: ad.sum(ad.sin(x @ A)), lambda: (_r(5), _r(5, 6))),
+    "softmax cross-entropy": (
+        lambda W, x, y: -ad.sum(y * ad.log(ad.softmax(W @ x))),
+        lambda: (_r(5, 4), _r(4), _pos(5)),
+    ),
+    "gram": (lambda X: ad.sum((X.T @ X) ** 2), lambda: (_r(5, 3),)),
+    "row sums": (lambda X, w: ad.sum(ad.exp(ad.sum(X * w, axis=1))), lambda: (_r(5, 4), _r(4))),
+    "column broadcast": (lambda X, b: ad.sum(ad.tanh(X + b)), lambda: (_r(5, 4), _r(5, 1))),
+    "quotient of sums": (lambda x: ad.sum(ad.exp(x)) / ad.sum(x * x), lambda: (_r(6),)),
+}
+
+
+@pytest.mark.parametrize("name", list(COMPOSITIONS))
+def test_compositions_agree_with_eager_autodiff(name):
+    f, build = COMPOSITIONS[name]
+    args = build()
+    program = symdiff.lift(f, *args, mode="array")
+    grads = matrix_formula.matrix_formula(program, order=1)
+    _check_numbers(f, args, grads)
+    _check_printed_ascii(grads, args)
+    vectors = [n for n, s in grads.shapes.items() if len(s) <= 1]
+    if vectors:
+        hess = matrix_formula.matrix_formula(program, wrt=vectors, order=2)
+        _check_numbers(f, args, hess, rtol=1e-7, atol=1e-9)
+        _check_printed_ascii(hess, args)
+
+
+def test_cancellations_read_like_a_textbook():
+    f, build = COMPOSITIONS["softmax cross-entropy"]
+    args = build()
+    assert str(symdiff.formula(f, *args, wrt="x")) == "Wᵀ(sum(y) softmax(Wx) − y)"
+    hess = symdiff.formula(f, *args, wrt="x", order=2)
+    assert str(hess) == "sum(y) Wᵀ(diag(p) − ppᵀ)W\nwhere p = softmax(Wx)"
+    f, build = COMPOSITIONS["row sums"]
+    assert str(symdiff.formula(f, *build(), wrt="w")) == "Xᵀ exp(Xw)"
+    f, build = COMPOSITIONS["dots"]
+    assert str(symdiff.formula(f, *build(), wrt="x")) == "2(yᵀy)x"
+    sum_of_ratio = symdiff.formula(lambda x: ad.sum(x / ad.sum(x)), _pos(6), wrt="x")
+    assert str(sum_of_ratio) == "0"
+
+
 def test_gradient_matches_extended_precision_finite_differences():
     """An oracle outside autodiff: central differences with mpmath at 40 digits."""
     X, w, y = _logistic_args(6, 3)
