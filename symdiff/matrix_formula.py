@@ -1019,8 +1019,29 @@ def matrix_formula(
     roots = [e for _, e in entries] + [e for _, e in explicit]
     avoid = names + list(constants) + [DELTA]
     named = name_shared(roots, avoid)
+    named = _renumber(_ordered_defs(named, []), named, avoid)
     definitions = _ordered_defs(named, explicit)
     return MatrixFormula(f, wrt, entries, definitions, named, shapes, constants)
+
+
+def _renumber(order: list[tuple[str, MExpr]], names: dict[MExpr, str], avoid) -> dict:
+    """Number names of one kind in the order they are computed: h1 = tanh(W1 x + b1), h2..."""
+    groups: dict[str, list[MExpr]] = {}
+    for _, e in order:
+        groups.setdefault(_base_name(e), []).append(e)
+    taken = set(avoid)
+    out: dict[MExpr, str] = {}
+    for base, nodes in groups.items():
+        k = 0
+        for e in nodes:
+            while True:
+                k += 1
+                name = base if len(nodes) == 1 and k == 1 else f"{base}{k}"
+                if name not in taken:
+                    break
+            taken.add(name)
+            out[e] = name
+    return {e: out.get(e, n) for e, n in names.items()}
 
 
 _TEX_ESCAPES = (

@@ -175,6 +175,23 @@ def test_table_mlp_layer_gradient_names_h_and_delta():
     _check_numbers(mlp, args, every)
 
 
+def test_deep_network_names_layers_in_order():
+    def net(W1, b1, W2, b2, W3, b3, x):
+        h = ad.tanh(W1 @ x + b1)
+        h = ad.tanh(W2 @ h + b2)
+        return ad.sum(ad.tanh(W3 @ h + b3) ** 2)
+
+    args = (_r(4, 3), _r(4), _r(4, 4), _r(4), _r(2, 4), _r(2), _r(3))
+    result = symdiff.formula(net, *args, wrt="W1")
+    assert str(result) == (
+        "(W2ᵀ (W3ᵀ δ ⊙ (1 − h2²)) ⊙ (1 − h1²))xᵀ\n"
+        "where h1 = tanh(W1 x + b1), h2 = tanh(W2 h1 + b2), h3 = tanh(W3 h2 + b3), "
+        "δ = 2(h3 ⊙ (1 − h3²))"
+    )
+    _check_numbers(net, args, result)
+    _check_printed_ascii(result, args)
+
+
 def test_formula_defaults_to_matrix_form_for_arrays_and_keeps_elements_for_small_ones():
     big = symdiff.formula(logistic, *_logistic_args(6, 4), wrt="w")
     assert isinstance(big, MatrixFormula)
