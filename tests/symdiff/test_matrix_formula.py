@@ -222,6 +222,12 @@ def test_repr_latex_on_matrix_formula_and_array_lifted():
         r"\operatorname{logsumexp}\left(A x\right)$"
     )
 
+    scalar = symdiff.lift(lambda x: ad.sigmoid(x), 0.5)
+    assert scalar._repr_latex_() == r"$\displaystyle \sigma\left(x\right)$"
+    vector = symdiff.lift(lambda x: ad.exp(x), np.ones(2), mode="scalar")
+    assert vector._repr_latex_().startswith(r"$\displaystyle \left[\begin{matrix}e^{x[0]}")
+    assert symdiff.lift(lambda x: ad.exp(x), np.ones(101), mode="scalar")._repr_latex_() is None
+
     def rosen(x):
         return (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
 
