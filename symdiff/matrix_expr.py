@@ -757,55 +757,6 @@ def topo(roots: Iterable[MExpr]) -> list[MExpr]:
     return order
 
 
-def rebuild(e: MExpr, kids: list[MExpr]) -> MExpr:
-    """``e`` with new operands, through the simplifying constructors."""
-    if isinstance(e, Prod):
-        k = len(e.scalars)
-        out = num(e.coef)
-        for s in kids[:k]:
-            out = matmul(out, s)
-        chain = kids[k:]
-        if chain:
-            m = chain[0]
-            for f in chain[1:]:
-                m = matmul(m, f)
-            out = matmul(out, m)
-        return out
-    if isinstance(e, Add):
-        return add(*kids)
-    if isinstance(e, Had):
-        return had(*kids)
-    if isinstance(e, T):
-        return tr(kids[0])
-    if isinstance(e, Diag):
-        return diag(kids[0])
-    if isinstance(e, Fn):
-        return fn(e.name, kids[0])
-    if isinstance(e, Pw):
-        return pw(kids[0], e.p)
-    if isinstance(e, Total):
-        return total(kids[0])
-    if isinstance(e, Softmax):
-        return softmax(kids[0])
-    if isinstance(e, LSE):
-        return lse(kids[0])
-    return e
-
-
-def substitute(e: MExpr, mapping: Mapping[MExpr, MExpr]) -> MExpr:
-    """``e`` with each node in ``mapping`` replaced (bottom-up, simplifying)."""
-    memo: dict[int, MExpr] = {}
-    for node in topo([e]):
-        if node in mapping:
-            memo[id(node)] = mapping[node]
-            continue
-        kids = node.children()
-        new = [memo[id(k)] for k in kids]
-        same = all(a is b for a, b in zip(new, kids))
-        memo[id(node)] = node if same else rebuild(node, new)
-    return memo[id(e)]
-
-
 # --- printing -------------------------------------------------------------------------------------
 _FRACTIONS = {
     (1, 2): "½", (1, 3): "⅓", (2, 3): "⅔", (1, 4): "¼", (3, 4): "¾", (1, 5): "⅕", (1, 6): "⅙",

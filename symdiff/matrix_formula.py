@@ -248,10 +248,8 @@ def _op(node: Node, args: list, graph: Graph, dim_syms: dict[int, MExpr]) -> Any
         return had(a, b)
     if name == "pow":
         base, expo = args
-        ex_node = graph.nodes[node.inputs[1]]
         if not _is_number(expo):
             raise _refuse(node, "the exponent is not a constant")
-        del ex_node
         return pw(_broadcast(base, shapes[0], out, node), _number_of(expo))
     if name == "square":
         return pw(args[0], 2)
@@ -264,7 +262,7 @@ def _op(node: Node, args: list, graph: Graph, dim_syms: dict[int, MExpr]) -> Any
         if len(shapes[0]) == 1:
             a = tr(a)
         return matmul(a, b)
-    if name == "reshape" or name == "broadcast_to" and _size(shapes[0]) == _size(out):
+    if name == "reshape" or (name == "broadcast_to" and _size(shapes[0]) == _size(out)):
         return _reshape(node, args[0], shapes[0], out)
     if name == "broadcast_to":
         return _broadcast(args[0], shapes[0], out, node)
