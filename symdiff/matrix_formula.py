@@ -966,7 +966,8 @@ def matrix_formula(
 ) -> MatrixFormula:
     """The matrix-calculus formula of an :class:`~symdiff.ArrayLifted` program.
 
-    ``wrt``: a name or names (default: the program's variables); ``order`` 0 (the function),
+    ``wrt``: a name or names (default: the program's variables, for ``order=2`` those that
+    are vectors or scalars); ``order`` 0 (the function),
     1 (gradients) or 2 (Hessian blocks of vector or scalar variables, ``i <= j``); ``dims``
     names sizes for ``ad.mean`` (see :func:`graph_to_matrix`).
     Raises :class:`MatrixFormError` naming the op or construct without a matrix form.
@@ -984,8 +985,13 @@ def matrix_formula(
     graph = lifted.graph
     names = list(lifted.names)
     shapes = {n: tuple(graph.nodes[i].shape) for n, i in zip(names, graph.inputs)}
-    if wrt is None:
-        wrt = list(lifted.variables)
+    if wrt is None:  # the variables; for a Hessian, those that are vectors or scalars
+        wrt = [v for v in lifted.variables if order != 2 or len(shapes[v]) <= 1]
+        if not wrt:
+            raise MatrixFormError(
+                f"matrix form: no vector or scalar variable for a Hessian among "
+                f"{list(lifted.variables)}; order=2 in matrix form needs one"
+            )
     wrt = [wrt] if isinstance(wrt, str | sp.Symbol) else list(wrt)
     wrt = [str(w) for w in wrt]
     for w in wrt:

@@ -485,6 +485,15 @@ def test_hessian_of_a_matrix_variable_is_refused_clearly():
         symdiff.formula(logistic, *_logistic_args(5, 4), wrt="X", order=2, form="matrix")
 
 
+def test_default_variables_of_a_hessian_are_the_vectors():
+    args = _logistic_args(6, 4)
+    result = symdiff.formula(logistic, *args, order=2)
+    assert [w for w, _ in result.entries] == [("w", "w"), ("w", "y"), ("y", "y")]
+    _check_numbers(logistic, args, result)
+    with pytest.raises(MatrixFormError, match="no vector or scalar variable"):
+        symdiff.formula(lambda X: ad.sum(X * X), _r(3, 3), order=2, form="matrix")
+
+
 def test_bad_requests_name_the_problem():
     args = _logistic_args(5, 4)
     with pytest.raises(ValueError, match="unknown variable 'q'"):
