@@ -119,6 +119,47 @@ def _direct(text: str, temp: str) -> str:
     return re.sub(rf"\b{temp}(\d+)\b", r"T[\1]", text)
 
 
+# whole addends only: a run starts at the start, after ``(`` or after ``+ `` (never after a
+# minus sign or inside a product) and no term of it is a factor (followed by ``*`` or ``/``)
+_SUM_RUN = re.compile(r"(?:^|(?<=\()|(?<=\+ ))T\[\d+\](?![*/])(?: \+ T\[\d+\](?![*/]))+")
+_TERM = re.compile(r"T\[(\d+)\]")
+
+
+def _sum_loops(text: str, sums: list[int]) -> tuple[list[str], str]:
+    """Long runs ``T[a] + T[a+b] + T[a+2b] + ...`` in ``text`` become partial sums ``S{n}``
+    accumulated by a loop before the statement (the adjoint of an input used in every
+    iteration is such a sum, ``N`` terms long). Only runs of whole addends are replaced
+    (see ``_SUM_RUN``): never a factor of a product or a subtrahend."""
+    pre: list[str] = []
+    out: list[str] = []
+    pos = 0
+    for m in _SUM_RUN.finditer(text):
+        idx = [int(t) for t in _TERM.findall(m.group(0))]
+        pieces, k = [], 0
+        while k < len(idx):
+            stride = idx[k + 1] - idx[k] if k + 1 < len(idx) else 0
+            end = k + 1
+            while end < len(idx) and idx[end] - idx[end - 1] == stride and stride != 0:
+                end += 1
+            if end - k >= MIN_REPEATS:
+                name = f"S{len(sums)}"
+                sums.append(end - k)
+                pre += [
+                    f"{name} = 0.0",
+                    f"for it in range({end - k}):",
+                    f"    {name} += {_index('t', idx[k], stride)}",
+                ]
+                pieces.append(name)
+            else:  # too short: keep one term and look for a run from the next
+                pieces.append(f"T[{idx[k]}]")
+                end = k + 1
+            k = end
+        out.append(text[pos : m.start()] + " + ".join(pieces))
+        pos = m.end()
+    out.append(text[pos:])
+    return pre, "".join(out)
+
+
 def reroll_statements(
     statements: Sequence[tuple[int, str]],
     outputs: Sequence[str],
@@ -143,6 +184,7 @@ def reroll_statements(
         refs.append(found)
     lines = [f"T = np.empty({count}, dtype=x.dtype)"]
     looped = False
+    sums: list[int] = []
     k = 0
     while k < count:
         best = (1, 1)  # (statements covered, period)
@@ -154,7 +196,8 @@ def reroll_statements(
                 best = (blocks * period, period)
         covered, period = best
         if covered == 1:
-            lines.append(f"T[{k}] = {_direct(statements[k][1], temp)}")
+            pre, rhs = _sum_loops(_direct(statements[k][1], temp), sums)
+            lines += pre + [f"T[{k}] = {rhs}"]
             k += 1
             continue
         blocks = covered // period
@@ -167,4 +210,9 @@ def reroll_statements(
         k += covered
     if not looped:  # nothing repeats: plain straight-line code (locals, not an array)
         return [f"{temp}{k} = {rhs}" for k, rhs in statements], list(outputs)
-    return lines, [_direct(o, temp) for o in outputs]
+    outs = []
+    for o in outputs:
+        pre, o = _sum_loops(_direct(o, temp), sums)
+        lines += pre
+        outs.append(o)
+    return lines, outs

@@ -121,3 +121,19 @@ def test_intern_makes_equal_nodes_identical():
     a2, b2 = intern([a, b])
     assert a2 is b2
     assert serialize([a2]) == serialize([a])
+
+
+def test_long_sums_of_temporaries_become_loops():
+    run = " + ".join(f"t{k}" for k in range(10, 40))
+    stmts = [(k, "math.sin(x0)" if k == 0 else f"t{k - 1}*x0") for k in range(40)]
+    outputs = [f"t0*t3 + t1 + {run} + 1.0", f"x0 - {run}", f"({run})**2"]
+    lines, outs = reroll_statements(stmts, outputs, "t", min_statements=8)
+    env = {"math": math, "np": np, "x": np.array([0.9]), "x0": 0.9}
+    exec("\n".join(lines + [f"o{i} = {o}" for i, o in enumerate(outs)]), env)
+    ref = {"math": math, "x0": 0.9}
+    straight = [f"t{k} = {rhs}" for k, rhs in stmts]
+    exec("\n".join(straight + [f"o{i} = {o}" for i, o in enumerate(outputs)]), ref)
+    for i in range(3):
+        assert env[f"o{i}"] == pytest.approx(ref[f"o{i}"], rel=1e-14)
+    assert "S0" in outs[0] and outs[1].startswith("x0 - T[10]")  # never a subtrahend
+    assert outs[2].startswith("(S")
