@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import sympy as sp
 
-from symdiff.dag import dag_size, free_symbols, intern, shared_form
+from symdiff.dag import dag_size, free_symbols, intern, shared_form, tree_size
 from symdiff.functions import drop_dirac
 
 from .printer import HELPERS, NumbaPrinter, helper_source
@@ -55,9 +55,11 @@ def _names(spec: KernelSpec) -> dict[sp.Symbol, str]:
     return names
 
 
-# Above this many unique nodes, common subexpressions are the DAG's shared nodes
-# (:func:`symdiff.dag.shared_form`, linear) instead of ``sympy.cse``, whose extra search for
-# common sub-sums and sub-products walks expressions as trees.
+# Above this many unique nodes - or from a quarter of ``PADDED_NODES`` when the expressions
+# are DAG-heavy (their trees are more than 8 times their unique nodes) - common
+# subexpressions are the DAG's shared nodes (:func:`symdiff.dag.shared_form`, linear)
+# instead of ``sympy.cse``, whose extra search for common sub-sums and sub-products (and
+# SymPy's ``could_extract_minus_sign`` inside it) walks expressions as trees.
 CSE_DAG_NODES = 3_000
 
 
@@ -69,13 +71,15 @@ PADDED_NODES = 1_000
 
 def _common_subexpressions(exprs: list[sp.Expr]) -> tuple[list, list]:
     size = dag_size(exprs)
-    if size > CSE_DAG_NODES:
-        return shared_form(exprs, prefix="_t", width=7)
+    memo: dict = {}
+    shared = sum(tree_size(e, 8 * size, memo) for e in exprs) > 8 * size
+    if size > CSE_DAG_NODES or (shared and size >= PADDED_NODES // 4):
+        return (*shared_form(exprs, prefix="_t", width=7, evaluate=False), True)
     if size >= PADDED_NODES:
         temps = (sp.Dummy(f"_t{i:07d}") for i in itertools.count())
     else:
         temps = sp.numbered_symbols("_t", cls=sp.Dummy)
-    return sp.cse(exprs, symbols=temps, order="none")
+    return (*sp.cse(exprs, symbols=temps, order="none"), False)
 
 
 def _body(
@@ -90,7 +94,19 @@ def _body(
     With ``reroll``, periodic runs of statements print as loops
     (:func:`bridge.recurrences.reroll_statements`).
     """
-    replacements, reduced = _common_subexpressions(list(exprs))
+    replacements, reduced, large = _common_subexpressions(list(exprs))
+    # a large DAG prints its sums in their stored order: sorting the terms of every sum for
+    # display compares them as trees
+    order = printer._settings.get("order")
+    if large:
+        printer._settings["order"] = "none"
+    try:
+        return _print_body(printer, replacements, reduced, exprs, temp, load, reroll)
+    finally:
+        printer._settings["order"] = order
+
+
+def _print_body(printer, replacements, reduced, exprs, temp, load, reroll):
     lines = []
     if load:
         memo: dict = {}

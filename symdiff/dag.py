@@ -205,6 +205,21 @@ def xreplace(expr: sp.Basic, mapping: dict, memo: dict | None = None) -> sp.Basi
     return memo[expr]
 
 
+def fresh_constructor_cache() -> None:
+    """Empty SymPy's constructor cache before a pass that builds a large DAG.
+
+    SymPy memoises constructors (``sin(u)``, ``u * v``...) in LRU caches keyed by their
+    arguments. Once a DAG larger than the cache has been built, the cache holds some of its
+    nodes while the DAG holds the rest; a later pass that rebuilds an equal node as a new
+    object (a second ``lift`` of the same function, a derivative) then finds an equal but
+    distinct key in the cache, and ``==`` compares the two by walking both as trees -
+    exponential in the depth of the DAG. Passes that build whole DAGs (lift, gradients,
+    Hessians, code generation) start from an empty cache, so every node they compare was
+    built by themselves and shares its parts by identity.
+    """
+    sp.core.cache.clear_cache()
+
+
 def _remake(node: sp.Basic, args: tuple) -> sp.Basic:
     """``node`` over ``args`` (equal to its own): unevaluated where the class allows it."""
     try:
@@ -233,8 +248,7 @@ def intern(exprs: Iterable[sp.Basic]) -> list[sp.Basic]:
     True
     """
     exprs = list(exprs)
-    # SymPy's constructor cache holds earlier copies: a lookup against one compares by ==
-    sp.core.cache.clear_cache()
+    fresh_constructor_cache()
     done: dict[int, sp.Basic] = {}  # id(original node) -> its interned node
     table: dict[tuple, sp.Basic] = {}  # (func, ids of interned args) -> interned node
     atoms: dict = {}  # atoms compare cheaply: keyed by themselves
@@ -296,7 +310,11 @@ def serialize(exprs: Iterable[sp.Basic]) -> str:
 
 @deep_recursion()
 def shared_form(
-    exprs: Iterable[sp.Basic], prefix: str = "t", avoid: Iterable[str] = (), width: int = 0
+    exprs: Iterable[sp.Basic],
+    prefix: str = "t",
+    avoid: Iterable[str] = (),
+    width: int = 0,
+    evaluate: bool = True,
 ) -> tuple[list[tuple[sp.Symbol, sp.Basic]], list[sp.Basic]]:
     """``(definitions, reduced)``: every non-atomic node used more than once gets a name.
 
@@ -304,7 +322,9 @@ def shared_form(
     parents in the DAG, so printing the definitions and the reduced expressions visits each
     unique node once. Names are ``t0, t1, ...`` (skipping ``avoid``), in dependency order;
     ``width`` pads the numbers with zeros (``t0007``), so that SymPy's name order of the
-    names - which orders the factors of a product - is their numeric order.
+    names - which orders the factors of a product - is their numeric order. With
+    ``evaluate=False`` nodes over named arguments are rebuilt unevaluated, keeping their
+    argument order (SymPy's canonical re-sorting of a large sum compares its terms as trees).
 
     Examples
     --------
@@ -331,7 +351,17 @@ def shared_form(
             continue
         args = [memo[a] for a in node.args]
         same = all(a is b for a, b in zip(args, node.args))
-        now = node if same else node.func(*args)
+        if same:
+            now = node
+        elif evaluate:
+            now = node.func(*args)
+        else:
+            if node.func in (sp.Add, sp.Mul):  # unevaluated: flatten nested sums/products
+                flat: list = []
+                for a in args:
+                    flat.extend(a.args if a.func is node.func else (a,))
+                args = flat
+            now = _remake(node, tuple(args))
         if parents.get(node, 0) >= 2 and isinstance(node, sp.Expr) and not node.is_Number:
             while f"{prefix}{counter:0{width}d}" in taken:
                 counter += 1
