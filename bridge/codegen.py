@@ -12,16 +12,18 @@ Every expression first goes through :func:`bridge.stable.stabilize` (``log(1 + e
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import sympy as sp
 
-from symdiff.dag import free_symbols
+from symdiff.dag import dag_size, free_symbols, intern, shared_form, tree_size
 from symdiff.functions import drop_dirac
 
 from .printer import HELPERS, NumbaPrinter, helper_source
+from .recurrences import reroll_statements
 from .reroll import GRAD_ENTRY, HESS_ENTRY, MIN_ITEMS, VALUE_TERM, Group, Item, plan
 from .stable import stabilize
 
@@ -53,12 +55,58 @@ def _names(spec: KernelSpec) -> dict[sp.Symbol, str]:
     return names
 
 
+# Above this many unique nodes - or from a quarter of ``PADDED_NODES`` when the expressions
+# are DAG-heavy (their trees are more than 8 times their unique nodes) - common
+# subexpressions are the DAG's shared nodes (:func:`symdiff.dag.shared_form`, linear)
+# instead of ``sympy.cse``, whose extra search for common sub-sums and sub-products (and
+# SymPy's ``could_extract_minus_sign`` inside it) walks expressions as trees.
+CSE_DAG_NODES = 3_000
+
+
+# From this many unique nodes, temporaries get zero-padded names (``_t000123``): SymPy orders
+# the factors of a product by name, and padded names keep that order the same in every
+# iteration of a repeated computation, which is what lets its statements reroll.
+PADDED_NODES = 1_000
+
+
+def _common_subexpressions(exprs: list[sp.Expr]) -> tuple[list, list]:
+    size = dag_size(exprs)
+    memo: dict = {}
+    shared = sum(tree_size(e, 8 * size, memo) for e in exprs) > 8 * size
+    if size > CSE_DAG_NODES or (shared and size >= PADDED_NODES // 4):
+        return (*shared_form(exprs, prefix="_t", width=7, evaluate=False), True)
+    if size >= PADDED_NODES:
+        temps = (sp.Dummy(f"_t{i:07d}") for i in itertools.count())
+    else:
+        temps = sp.numbered_symbols("_t", cls=sp.Dummy)
+    return (*sp.cse(exprs, symbols=temps, order="none"), False)
+
+
 def _body(
-    printer: NumbaPrinter, exprs: Sequence[sp.Expr], temp: str = "t", load: bool = True
+    printer: NumbaPrinter,
+    exprs: Sequence[sp.Expr],
+    temp: str = "t",
+    load: bool = True,
+    reroll: bool = False,
 ) -> tuple[list[str], list[str]]:
-    """Statements (loads + one line per common subexpression) and the printed outputs."""
-    temps = sp.numbered_symbols("_t", cls=sp.Dummy)
-    replacements, reduced = sp.cse(list(exprs), symbols=temps, order="none")
+    """Statements (loads + one line per common subexpression) and the printed outputs.
+
+    With ``reroll``, periodic runs of statements print as loops
+    (:func:`bridge.recurrences.reroll_statements`).
+    """
+    replacements, reduced, large = _common_subexpressions(list(exprs))
+    # a large DAG prints its sums in their stored order: sorting the terms of every sum for
+    # display compares them as trees
+    order = printer._settings.get("order")
+    if large:
+        printer._settings["order"] = "none"
+    try:
+        return _print_body(printer, replacements, reduced, exprs, temp, load, reroll)
+    finally:
+        printer._settings["order"] = order
+
+
+def _print_body(printer, replacements, reduced, exprs, temp, load, reroll):
     lines = []
     if load:
         memo: dict = {}
@@ -66,13 +114,17 @@ def _body(
         for sym, name in list(printer.names.items()):
             if sym in used and name[0] in "xp":
                 lines.append(f"{name} = {name[0]}[{name[1:]}]")
+    statements = []
     for i, (sym, expr) in enumerate(replacements):
         printer.names[sym] = f"{temp}{i}"
-        lines.append(f"{temp}{i} = {printer.print_expr(expr)}")
+        statements.append((i, printer.print_expr(expr)))
     outs = [printer.print_expr(e) for e in reduced]
     for sym, _ in replacements:
         del printer.names[sym]
-    return lines, outs
+    if reroll:
+        body, outs = reroll_statements(statements, outs, temp)
+        return lines + body, outs
+    return lines + [f"{temp}{i} = {rhs}" for i, rhs in statements], outs
 
 
 def _store(item_kind: str, slots: Sequence[str], value: str, loop: bool) -> list[str]:
@@ -105,7 +157,7 @@ class _Emitter:
         straight = [it for it in straight if it.kind != VALUE_TERM]
         if acc or any(g.kind == VALUE_TERM for g in groups):
             straight.insert(0, Item(sp.Add(*acc), VALUE_TERM))
-        lines, outs = _body(self.printer, [it.expr for it in straight])
+        lines, outs = _body(self.printer, [it.expr for it in straight], reroll=self.reroll)
         for it, out in zip(straight, outs):
             lines += _store(it.kind, [str(s) for s in it.slots], out, loop=False)
         for group in groups:
@@ -257,17 +309,25 @@ def _header(spec: KernelSpec, kinds: tuple[str, ...]) -> str:
 
 
 def _stabilized(spec: KernelSpec) -> KernelSpec:
-    """``spec`` with every expression rewritten into stable forms (one shared linear pass)."""
-    memo: dict = {}
+    """``spec`` with every expression rewritten into stable forms (one shared linear pass).
 
-    def fix(exprs):
-        return None if exprs is None else [stabilize(e, memo) for e in exprs]
+    The expressions are interned first (:func:`symdiff.dag.intern`): gradient and Hessian
+    entries built separately hold equal subexpressions as distinct objects, and every memo
+    table below (and ``sympy.cse``) would compare those by walking them as trees.
+    """
+    memo: dict = {}
+    grad, hess = list(spec.grad or ()), list(spec.hess_values or ())
+    value, *rest = intern([spec.value, *grad, *hess])
+    grad_i, hess_i = rest[: len(grad)], rest[len(grad) :]
+
+    def fix(exprs, original):
+        return None if original is None else [stabilize(e, memo) for e in exprs]
 
     return replace(
         spec,
-        value=stabilize(spec.value, memo),
-        grad=fix(spec.grad),
-        hess_values=fix(spec.hess_values),
+        value=stabilize(value, memo),
+        grad=fix(grad_i, spec.grad),
+        hess_values=fix(hess_i, spec.hess_values),
     )
 
 

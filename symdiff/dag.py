@@ -205,6 +205,83 @@ def xreplace(expr: sp.Basic, mapping: dict, memo: dict | None = None) -> sp.Basi
     return memo[expr]
 
 
+def fresh_constructor_cache() -> None:
+    """Empty SymPy's constructor cache before a pass that builds a large DAG.
+
+    SymPy memoises constructors (``sin(u)``, ``u * v``...) in LRU caches keyed by their
+    arguments. Once a DAG larger than the cache has been built, the cache holds some of its
+    nodes while the DAG holds the rest; a later pass that rebuilds an equal node as a new
+    object (a second ``lift`` of the same function, a derivative) then finds an equal but
+    distinct key in the cache, and ``==`` compares the two by walking both as trees -
+    exponential in the depth of the DAG. Passes that build whole DAGs (lift, gradients,
+    Hessians, code generation) start from an empty cache, so every node they compare was
+    built by themselves and shares its parts by identity.
+    """
+    sp.core.cache.clear_cache()
+
+
+def _remake(node: sp.Basic, args: tuple) -> sp.Basic:
+    """``node`` over ``args`` (equal to its own): unevaluated where the class allows it."""
+    try:
+        return node.func(*args, evaluate=False)
+    except TypeError:
+        return node.func(*args)
+
+
+def intern(exprs: Iterable[sp.Basic]) -> list[sp.Basic]:
+    """``exprs`` with every set of equal subexpressions made ONE object (hash-consing).
+
+    SymPy compares two distinct but equal objects by walking both trees: on a DAG that is
+    exponential, and every dict or set keyed by expressions (memo tables, ``sympy.cse``) pays
+    it whenever an expression was rebuilt as a copy of one it already holds (a gradient and a
+    Hessian entry built separately). After this pass equal nodes are identical, so those
+    lookups stop at the identity test. Linear in the number of distinct node *objects*: it
+    keys its tables by ``id`` and by the identities of interned arguments, never by ``==``.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> a, b = sp.sin(x + 1), sp.sin(x + 1)   # equal, may be two objects
+    >>> a2, b2 = intern([a, b])
+    >>> a2 is b2
+    True
+    """
+    exprs = list(exprs)
+    fresh_constructor_cache()
+    done: dict[int, sp.Basic] = {}  # id(original node) -> its interned node
+    table: dict[tuple, sp.Basic] = {}  # (func, ids of interned args) -> interned node
+    atoms: dict = {}  # atoms compare cheaply: keyed by themselves
+    keep: list = []  # the originals, alive while ids are keys
+    for root in exprs:
+        if not isinstance(root, sp.Basic) or id(root) in done:
+            continue
+        stack: list[tuple[sp.Basic, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if id(node) in done:
+                continue
+            if not node.args:
+                done[id(node)] = atoms.setdefault(node, node)
+                keep.append(node)
+                continue
+            if not expanded:
+                stack.append((node, True))
+                stack.extend((a, False) for a in node.args if id(a) not in done)
+                continue
+            args = tuple(done[id(a)] for a in node.args)
+            key = (node.func, tuple(id(a) for a in args))
+            found = table.get(key)
+            if found is None:
+                same = all(a is b for a, b in zip(args, node.args))
+                found = node if same else _remake(node, args)
+                table[key] = found
+                keep.append(found)
+            done[id(node)] = found
+            keep.append(node)
+    return [done[id(e)] if isinstance(e, sp.Basic) else e for e in exprs]
+
+
 @deep_recursion()
 def serialize(exprs: Iterable[sp.Basic]) -> str:
     """A canonical text of ``exprs`` linear in their DAG size (for hashing, not reading).
@@ -233,13 +310,21 @@ def serialize(exprs: Iterable[sp.Basic]) -> str:
 
 @deep_recursion()
 def shared_form(
-    exprs: Iterable[sp.Basic], prefix: str = "t", avoid: Iterable[str] = ()
+    exprs: Iterable[sp.Basic],
+    prefix: str = "t",
+    avoid: Iterable[str] = (),
+    width: int = 0,
+    evaluate: bool = True,
 ) -> tuple[list[tuple[sp.Symbol, sp.Basic]], list[sp.Basic]]:
     """``(definitions, reduced)``: every non-atomic node used more than once gets a name.
 
     Like ``sympy.cse`` but linear in the DAG size: a node is named when it has two or more
     parents in the DAG, so printing the definitions and the reduced expressions visits each
-    unique node once. Names are ``t0, t1, ...`` (skipping ``avoid``), in dependency order.
+    unique node once. Names are ``t0, t1, ...`` (skipping ``avoid``), in dependency order;
+    ``width`` pads the numbers with zeros (``t0007``), so that SymPy's name order of the
+    names - which orders the factors of a product - is their numeric order. With
+    ``evaluate=False`` nodes over named arguments are rebuilt unevaluated, keeping their
+    argument order (SymPy's canonical re-sorting of a large sum compares its terms as trees).
 
     Examples
     --------
@@ -266,11 +351,21 @@ def shared_form(
             continue
         args = [memo[a] for a in node.args]
         same = all(a is b for a, b in zip(args, node.args))
-        now = node if same else node.func(*args)
+        if same:
+            now = node
+        elif evaluate:
+            now = node.func(*args)
+        else:
+            if node.func in (sp.Add, sp.Mul):  # unevaluated: flatten nested sums/products
+                flat: list = []
+                for a in args:
+                    flat.extend(a.args if a.func is node.func else (a,))
+                args = flat
+            now = _remake(node, tuple(args))
         if parents.get(node, 0) >= 2 and isinstance(node, sp.Expr) and not node.is_Number:
-            while f"{prefix}{counter}" in taken:
+            while f"{prefix}{counter:0{width}d}" in taken:
                 counter += 1
-            name = sp.Symbol(f"{prefix}{counter}")
+            name = sp.Symbol(f"{prefix}{counter:0{width}d}")
             counter += 1
             definitions.append((name, now))
             now = name

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import sympy as sp
 
-from .dag import free_symbols, postorder
+from .dag import free_symbols, fresh_constructor_cache, postorder
 from .errors import LiftTooLarge
 from .reverse import adjoints, gradient_raw
 from .settings import config
@@ -109,6 +109,7 @@ def hessian_from_gradient(
     """Sparse Hessian: row ``i`` differentiates ``grad[i]`` only in the variables it holds."""
     check_level(simplify)
     check_hessian_work(grad)
+    fresh_constructor_cache()
     variables = tuple(variables)
     index = {v: k for k, v in enumerate(variables)}
     upper: dict[tuple[int, int], sp.Expr] = {}

@@ -26,7 +26,7 @@ from autodiff.ops import STRUCTURAL
 from autodiff.tensor import Tensor
 
 from .array_lift import AUTO_SCALAR_TERMS, ArrayLifted, estimate_scalar_terms
-from .dag import deep_recursion
+from .dag import deep_recursion, fresh_constructor_cache
 from .errors import LiftError, LiftTooLarge, TracerBoolConversionError, TracerConversionError
 from .functions import NS
 from .lifted import Guard, Lifted
@@ -435,6 +435,7 @@ def _lift_scalar(
         raise_if_not_array(out, f)
         out = Tensor(np.asarray(out))
     replay.precheck([out])
+    fresh_constructor_cache()
     (output,) = replay.replay([out])
     lifted_names = list(inputs)
     return Lifted(

@@ -14,7 +14,7 @@ import sympy as sp
 from sympy.core.function import ArgumentIndexError
 from sympy.functions.elementary.miscellaneous import MinMaxBase
 
-from .dag import deep_recursion, free_symbols, tree_size
+from .dag import deep_recursion, free_symbols, fresh_constructor_cache, tree_size
 from .functions import KINKS
 
 
@@ -202,6 +202,7 @@ def adjoints(expr: sp.Basic, targets: Iterable[sp.Symbol]) -> dict[sp.Symbol, sp
 
 def gradient_raw(expr: sp.Basic, variables: Sequence[sp.Symbol]) -> list[sp.Expr]:
     """All first partials of ``expr`` in ``variables`` order, unsimplified."""
+    fresh_constructor_cache()
     adj = adjoints(expr, variables)
     return [adj.get(v, sp.S.Zero) for v in variables]
 
