@@ -363,7 +363,9 @@ def rebuild(
 ) -> Compiled:
     """A :class:`Compiled` from a pickled request (see ``Compiled.__reduce__``).
 
-    The request names the expression, variables and parameters as srepr text. The kernel comes
+    The request names the expression as linear DAG text (:func:`expression_key`, the same
+    text the compile-time cache key hashes, so a warm unpickle finds its kernel without
+    reading it) and the variables and parameters as srepr text. The kernel comes
     from the cache's authenticated index when this user compiled the same request before;
     otherwise the text is read with :func:`bridge.safe_srepr.parse_srepr` (never ``eval``) and
     differentiated and generated again. No code travels in the pickle.
@@ -391,10 +393,11 @@ def _parse_request(
     request: tuple[str, str, str], guard_request: tuple[tuple[str, bool, str], ...] = ()
 ) -> _Problem:
     """The problem named by srepr texts, read without ``eval`` and checked."""
-    from .safe_srepr import parse_srepr
+    from .safe_srepr import parse_dag, parse_srepr
 
     expr_text, variables_text, parameters_text = request
-    expr = parse_srepr(expr_text)
+    # the linear DAG text (expression_key) since pickle format 2; srepr text before
+    expr = parse_dag(expr_text) if expr_text.startswith("dag1\n") else parse_srepr(expr_text)
     if not isinstance(expr, sp.Expr):
         raise TypeError(f"bridge: a pickled Compiled's expression is a {type(expr).__name__}")
     variables = _symbols(_tuple(parse_srepr(variables_text)), "wrt")

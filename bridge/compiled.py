@@ -124,7 +124,11 @@ class Compiled:
                 )
             import sympy as sp
 
-            self._request = tuple(sp.srepr(part) for part in self._symbolic)
+            from .api import expression_key
+
+            expr, variables, parameters = self._symbolic
+            # the expression as linear DAG text: srepr is exponential on shared subexpressions
+            self._request = (expression_key(expr), sp.srepr(variables), sp.srepr(parameters))
         defaults = None
         if self.n_params and self.default_params is not None:
             defaults = tuple(float(v) for v in self.default_params)
@@ -262,7 +266,7 @@ class Compiled:
         return csr_matrix((data, self.hessian_structure[1], self.indptr), shape=shape)
 
 
-_PICKLE_FORMAT = 1
+_PICKLE_FORMAT = 2  # 2: the expression as linear DAG text (1: srepr, still read)
 _STATE_TYPES = {
     "format": int,
     "request": tuple,
@@ -292,11 +296,13 @@ def _rebuild(*args) -> Compiled:
     for name, kind in _STATE_TYPES.items():
         if not isinstance(state[name], kind) or isinstance(state[name], bool):
             raise TypeError(f"Compiled: pickled field {name!r} is a {type(state[name]).__name__}")
-    if state["format"] != _PICKLE_FORMAT:
+    if state["format"] not in (1, _PICKLE_FORMAT):
         raise ValueError(f"Compiled: unknown pickle format {state['format']}")
     request = state["request"]
     if len(request) != 3 or not all(type(t) is str for t in request):
-        raise TypeError("Compiled: the pickled request is not three srepr strings")
+        raise TypeError(
+            "Compiled: the pickled request is not three strings (expression, variables, parameters)"
+        )
     guards = state["guards"]
     for g in guards:
         if not (

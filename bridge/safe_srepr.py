@@ -193,3 +193,77 @@ def parse_srepr(text: str) -> Any:
     if stack or not result:
         raise SreprError("incomplete srepr text")
     return result[0]
+
+
+_DAG_NODE = re.compile(r"(?P<module>[A-Za-z_][\w.]*)\.(?P<name>[A-Za-z_]\w*)\((?P<kids>[0-9,]*)\)")
+DAG_HEADER = "dag1"
+MAX_DAG_LINES = 10_000_000
+
+
+def parse_dag(text: str) -> Any:
+    """The SymPy expression that :func:`bridge.api.expression_key` wrote as ``text``.
+
+    That text (``symdiff.dag.serialize`` after a ``dag1`` header) has one line per unique
+    node in post-order: an atom as srepr (read by :func:`parse_srepr`), any other node as
+    ``module.Class(i,j,...)`` over the indices of earlier lines, then ``roots k``. It is the
+    linear form of an expression with shared subexpressions, where srepr text is
+    exponential. Only the classes :func:`parse_srepr` may call are called, and only with
+    already-built SymPy objects as arguments; each must live in the module the line names.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from bridge.api import expression_key
+    >>> x = sp.Symbol("x")
+    >>> y = x
+    >>> for _ in range(50):
+    ...     y = sp.sin(y) * y + x
+    >>> parse_dag(expression_key(y)) == y
+    True
+    >>> parse_dag("dag1\\nos.system(0)\\nroots 0")
+    Traceback (most recent call last):
+    ...
+    bridge.safe_srepr.SreprError: line 1: 'os.system' is not a SymPy class
+    """
+    if not isinstance(text, str):
+        raise SreprError(f"expected DAG text, got {type(text).__name__}")
+    lines = text.split("\n")
+    if len(lines) < 3 or lines[0] != DAG_HEADER or not lines[-1].startswith("roots "):
+        raise SreprError(f"not a {DAG_HEADER} expression text (header, nodes, roots)")
+    if len(lines) > MAX_DAG_LINES:
+        raise SreprError(f"DAG text of {len(lines)} lines exceeds {MAX_DAG_LINES}")
+    from symdiff.dag import deep_recursion, fresh_constructor_cache
+
+    classes, _ = _namespace()
+    fresh_constructor_cache()  # see its docstring: equal copies in SymPy's cache compare as trees
+    with deep_recursion():
+        return _build_dag(lines, classes)
+
+
+def _build_dag(lines: list[str], classes: dict[str, type]) -> Any:
+    nodes: list = []
+    for number, line in enumerate(lines[1:-1], start=1):
+        m = _DAG_NODE.fullmatch(line)
+        if m is None:
+            nodes.append(parse_srepr(line))
+            continue
+        module, name = m.group("module"), m.group("name")
+        cls = classes.get(name)
+        if cls is None or cls.__module__ != module:
+            raise SreprError(f"line {number}: {module + '.' + name!r} is not a SymPy class")
+        try:
+            args = [nodes[int(k)] for k in m.group("kids").split(",") if k]
+        except (IndexError, ValueError):
+            raise SreprError(f"line {number}: arguments must name earlier lines") from None
+        try:
+            nodes.append(cls(*args))
+        except Exception as exc:  # no repr of args: they may be deep
+            raise SreprError(f"line {number}: {name}: {type(exc).__name__}") from None
+    roots = lines[-1][len("roots ") :].split(",")
+    try:
+        values = [nodes[int(k)] for k in roots]
+    except (IndexError, ValueError):
+        raise SreprError("roots must name node lines") from None
+    if len(values) != 1:
+        raise SreprError(f"expected one root, got {len(values)}")
+    return values[0]

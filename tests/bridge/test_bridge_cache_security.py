@@ -478,6 +478,13 @@ def test_unpickling_an_old_style_source_payload_runs_nothing(tmp_path):
         "Lambda((Symbol('x'),), {code!r})",
         "exec({code!r})",
         "Function({code!r})(Symbol('x'))",
+        # the linear DAG form (pickle format 2): atoms are srepr, nodes name classes
+        "dag1\n__import__('os').system({cmd!r})\nroots 0",
+        "dag1\nSymbol('x')\nos.system(0)\nroots 1",
+        "dag1\nSymbol('x')\nsympy.core.sympify.sympify(0)\nroots 1",
+        "dag1\nSymbol('x')\nbuiltins.exec(0)\nroots 1",
+        "dag1\nSymbol('x')\nsympy.core.add.Add(0,7)\nroots 1",
+        "dag1\nSymbol('x')\nroots 5",
     ],
 )
 def test_unpickling_a_crafted_expression_runs_nothing(compiled, tmp_path, template):
