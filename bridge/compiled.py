@@ -126,6 +126,7 @@ class Compiled:
             import sympy as sp
 
             self._request = tuple(sp.srepr(part) for part in self._symbolic)
+            self._record_request()
         defaults = None
         if self.n_params and self.default_params is not None:
             defaults = tuple(float(v) for v in self.default_params)
@@ -139,6 +140,22 @@ class Compiled:
             "default_params": defaults,
         }
         return _rebuild, (state,)
+
+    def _record_request(self) -> None:
+        """Index this kernel under its pickled request too, so that unpickling in a process that
+        shares this cache (Dask or multiprocessing workers on this machine) finds it without
+        SymPy; ``bridge.compile`` indexed it under a key of the expression's DAG."""
+        from . import cache
+        from .api import request_key
+
+        key = request_key(
+            self.target, self.dtype.name, self.derivatives, *self._request, self._guard_request
+        )
+        try:
+            if cache.lookup(key) is None:
+                cache.record(key, cache.digest(self.source))
+        except OSError:  # a read-only cache: unpickling regenerates instead (slower, same kernel)
+            pass
 
     # --- argument checks (kept cheap: they run on every call) --------------------------------
     def _x(self, x, who: str):
