@@ -23,7 +23,11 @@ copied back (per chunk: the chunk's points host to device, ``p`` host to device,
 device to host; the Hessian's index table once per process). A CuPy chunk (a Dask array whose
 ``_meta`` is a CuPy array) stays on the device: only ``p`` is copied, and the outputs are CuPy
 arrays on the same device. CPU targets refuse CuPy chunks with the error they give for device
-arrays.
+arrays. A worker process runs one CUDA (or ``parallel``) chunk at a time; ``target="cpu"``
+kernels release the GIL, so Dask's threads run their chunks side by side.
+
+Array mode (:class:`bridge.ArrayCompiled`) has no points axis (one ``x`` of a fixed shape per
+call) and refuses Dask arrays: Dask applies to the batched-points API of scalar-mode kernels.
 
 This module imports Dask only when a Dask array is passed (``import bridge`` never does).
 """
@@ -55,7 +59,7 @@ SCATTER_BYTES = 1 << 20
 _KERNELS: dict[bytes, Compiled] = {}  # per process: pickle -> kernel object
 _MAX_KERNELS = 64
 _KERNELS_LOCK = threading.Lock()
-_PARALLEL_LOCK = threading.Lock()
+_EXCLUSIVE_LOCK = threading.Lock()
 
 
 def is_dask_array(x: Any) -> bool:
@@ -204,10 +208,11 @@ def _block(x, kernel_blob, p, *, kind: str, sparse: bool, who: str, block_info=N
     from .errors import GuardError
 
     try:
-        if compiled.target == "parallel":
-            # prange kernels use every core already, and numba's default (workqueue) threading
-            # layer must not be entered from two threads at once: one chunk at a time
-            with _PARALLEL_LOCK:
+        if compiled.target != "cpu":
+            # one chunk at a time per process: prange kernels use every core already (and
+            # numba's default workqueue threading layer must not be entered from two threads
+            # at once); CUDA chunks share the worker's GPU and its default stream anyway
+            with _EXCLUSIVE_LOCK:
                 result = _evaluate(compiled, kind, x, p, sparse)
         else:
             result = _evaluate(compiled, kind, x, p, sparse)
