@@ -30,6 +30,19 @@ Array mode (:class:`bridge.ArrayCompiled`) has no points axis (one ``x`` of a fi
 call) and refuses Dask arrays: Dask applies to the batched-points API of scalar-mode kernels.
 
 This module imports Dask only when a Dask array is passed (``import bridge`` never does).
+
+Examples
+--------
+>>> import dask.array as da
+>>> import sympy as sp
+>>> import bridge
+>>> x, y = sp.symbols("x y", real=True)
+>>> c = bridge.compile(x**2 * y, wrt=[x, y])
+>>> H = c.hessian(da.ones((10, 2), chunks=4))  # lazy: nothing has run yet
+>>> H.chunks
+((4, 4, 2), (2,), (2,))
+>>> H.sum(axis=0).compute().tolist()
+[[20.0, 20.0], [20.0, 0.0]]
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ processes, whose cache starts cold. The clusters are module-scoped (a start cost
 
 from __future__ import annotations
 
+import doctest
 import json
 import os
 import pickle
@@ -283,6 +284,11 @@ def test_array_mode_refuses_dask_arrays_and_names_scalar_mode():
     c = bridge.compile(lambda v: (v**2).sum(), np.ones(3), mode="array", derivatives="value")
     with pytest.raises(TypeError, match="mode='scalar'"):
         c.value(da.ones(3))
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(dask_support, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_import_bridge_never_imports_dask(kernels):
