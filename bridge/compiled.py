@@ -154,8 +154,8 @@ class Compiled:
         try:
             if cache.lookup(key) is None:
                 cache.record(key, cache.digest(self.source))
-        except OSError:  # a read-only cache: unpickling regenerates instead (slower, same kernel)
-            pass
+        except (OSError, cache.UnsafeCacheError):
+            pass  # a read-only or refused cache: unpickling regenerates (slower, same kernel)
 
     # --- argument checks (kept cheap: they run on every call) --------------------------------
     def _x(self, x, who: str):
