@@ -29,7 +29,6 @@ import functools
 import hashlib
 import hmac
 import io
-import itertools
 import logging
 import os
 import pickle
@@ -385,6 +384,24 @@ def _authenticate_numba_caches(module: ModuleType, path: Path) -> None:
         )
 
 
+@contextlib.contextmanager
+def _file_lock(path: str):
+    """An exclusive advisory lock on ``path`` (created 0600) across processes; a no-op where
+    ``fcntl`` is missing (Windows) or the file system refuses locks."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        with contextlib.suppress(OSError):  # e.g. a network file system without locks
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 @functools.cache
 def _authenticated_file_class() -> type:
     """numba's ``IndexDataCacheFile`` with a MAC in front of every file, checked before loading.
@@ -461,17 +478,20 @@ def _authenticated_file_class() -> type:
             self._sealed_write(self._index_path, b"nbi", payload, self._index_name.encode())
 
         def save(self, key, data):
-            overloads = self._load_index()
-            name = overloads.get(key)
-            if name is None:
-                taken = set(overloads.values())
-                name = next(n for n in map(self._data_name, itertools.count(1)) if n not in taken)
-                overloads[key] = name
-                self._save_index(overloads)
+            # Several processes (Dask workers, two clusters on one cache) may compile the same
+            # kernel module at once. numba numbers data files in index order, so two writers
+            # adding different signatures would both pick "1" and overwrite each other. Here a
+            # data file is named after its key (distinct keys never share a file), written
+            # before the index names it, and the index's read-add-write runs under a lock.
+            tag = self._key_tag(key)
+            name = f"{self._index_name[: -len('.nbi')]}.{tag.hex()[:20]}.nbc"
             payload = self._dump(data)
-            self._sealed_write(
-                self._data_path(name), b"nbc", payload, name.encode(), self._key_tag(key)
-            )
+            self._sealed_write(self._data_path(name), b"nbc", payload, name.encode(), tag)
+            with _file_lock(self._index_path + ".lock"):
+                overloads = self._load_index()
+                if overloads.get(key) != name:
+                    overloads[key] = name
+                    self._save_index(overloads)
 
         def load(self, key):
             name = self._load_index().get(key)

@@ -27,8 +27,11 @@ from .recurrences import reroll_statements
 from .reroll import GRAD_ENTRY, HESS_ENTRY, MIN_ITEMS, VALUE_TERM, Group, Item, plan
 from .stable import stabilize
 
-_NJIT = '@njit(cache=True, error_model="numpy")\n'
-_NJIT_PARALLEL = '@njit(cache=True, error_model="numpy", parallel=True)\n'
+# nogil=True: a batch call releases the GIL, so Dask's threaded scheduler (or any thread pool)
+# runs chunks of points on several cores at once (changing it changes every CPU module: the
+# source digest, and CODEGEN_VERSION in the request key, see bridge.options).
+_NJIT = '@njit(cache=True, error_model="numpy", nogil=True)\n'
+_NJIT_PARALLEL = '@njit(cache=True, error_model="numpy", nogil=True, parallel=True)\n'
 _DEVICE = "@cuda.jit(device=True)\n"
 _KERNEL = "@cuda.jit(cache=True)\n"
 

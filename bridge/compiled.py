@@ -21,6 +21,7 @@ import numpy as np
 
 from autodiff import ShapeError
 
+from .dask_support import is_dask_array
 from .errors import GuardError
 from .runners import CpuRunner, CudaRunner, is_device_array
 
@@ -129,6 +130,7 @@ class Compiled:
             expr, variables, parameters = self._symbolic
             # the expression as linear DAG text: srepr is exponential on shared subexpressions
             self._request = (expression_key(expr), sp.srepr(variables), sp.srepr(parameters))
+            self._record_request()  # a no-op when compile indexed this same key
         defaults = None
         if self.n_params and self.default_params is not None:
             defaults = tuple(float(v) for v in self.default_params)
@@ -143,6 +145,22 @@ class Compiled:
         }
         return _rebuild, (state,)
 
+    def _record_request(self) -> None:
+        """Index this kernel under its pickled request too, so that unpickling in a process that
+        shares this cache (Dask or multiprocessing workers on this machine) finds it without
+        SymPy; ``bridge.compile`` indexed it under a key of the expression's DAG."""
+        from . import cache
+        from .api import request_key
+
+        key = request_key(
+            self.target, self.dtype.name, self.derivatives, *self._request, self._guard_request
+        )
+        try:
+            if cache.lookup(key) is None:
+                cache.record(key, cache.digest(self.source))
+        except (OSError, cache.UnsafeCacheError):
+            pass  # a read-only or refused cache: unpickling regenerates (slower, same kernel)
+
     # --- argument checks (kept cheap: they run on every call) --------------------------------
     def _x(self, x, who: str):
         if is_device_array(x):
@@ -152,10 +170,17 @@ class Compiled:
             x = np.ascontiguousarray(_refuse_complex(x, who, "x"), dtype=self.dtype)
         if x.ndim == 1 and x.shape[0] == self.n or x.ndim == 2 and x.shape[1] == self.n:
             return x
-        raise ShapeError(
+        raise self._shape_error(who, x.shape)
+
+    def _shape_error(self, who: str, shape: tuple) -> ShapeError:
+        """The error for points of the wrong shape (NumPy and Dask input alike)."""
+        return ShapeError(
             f"{who}: expected a point of shape ({self.n},) or a batch of shape (N, {self.n}), "
-            f"got shape {x.shape}"
+            f"got shape {tuple(shape)}"
         )
+
+    def _param_count_error(self, who: str, got) -> ShapeError:
+        return ShapeError(f"{who}: expected {self.n_params} parameter(s), got {got}")
 
     def _p(self, p, who: str):
         if p is None:
@@ -168,7 +193,7 @@ class Compiled:
         if type(p) is not np.ndarray or p.dtype != self.dtype or p.ndim != 1:
             p = np.ascontiguousarray(_refuse_complex(p, who, "p"), dtype=self.dtype).reshape(-1)
         if p.shape[0] != self.n_params:
-            raise ShapeError(f"{who}: expected {self.n_params} parameter(s), got {p.shape[0]}")
+            raise self._param_count_error(who, p.shape[0])
         return p
 
     def _need(self, kind: str, who: str) -> None:
@@ -212,8 +237,20 @@ class Compiled:
         )
 
     # --- public evaluation --------------------------------------------------------------------
+    def _lazy(self, kind: str, x, p, who: str, sparse: bool = False):
+        """``kind`` over a Dask array of points: a lazy Dask array (see bridge.dask_support)."""
+        from .dask_support import map_points
+
+        return map_points(self, kind, x, p, who, sparse)
+
     def value(self, x, p=None):
-        """The expression's value at ``x`` (a scalar) or at every row of ``X`` (shape (N,))."""
+        """The expression's value at ``x`` (a scalar) or at every row of ``X`` (shape (N,)).
+
+        ``x`` may be a ``dask.array.Array`` of points (leading axis): the result is then a
+        lazy Dask array chunked like ``x`` (:mod:`bridge.dask_support`); so for every method.
+        """
+        if is_dask_array(x):
+            return self._lazy("value", x, p, "value")
         x, p = self._x(x, "value"), self._p(p, "value")
         if self.guards:
             self._check_guards(x, p, "value")
@@ -222,6 +259,8 @@ class Compiled:
     def value_and_grad(self, x, p=None):
         """``(value, gradient)`` at one point or at every row of a batch."""
         self._need("grad", "value_and_grad")
+        if is_dask_array(x):
+            return self._lazy("value_and_grad", x, p, "value_and_grad")
         x, p = self._x(x, "value_and_grad"), self._p(p, "value_and_grad")
         if self.guards:
             self._check_guards(x, p, "value_and_grad")
@@ -230,6 +269,8 @@ class Compiled:
     def grad(self, x, p=None):
         """The gradient: shape (n,) for one point, (N, n) for a batch."""
         self._need("grad", "grad")
+        if is_dask_array(x):
+            return self._lazy("grad", x, p, "grad")
         x, p = self._x(x, "grad"), self._p(p, "grad")
         if self.guards:
             self._check_guards(x, p, "grad")
@@ -242,6 +283,8 @@ class Compiled:
         :attr:`hessian_structure`; a batch gives the (N, nnz) array of its values.
         """
         self._need("hessian", "hessian")
+        if is_dask_array(x):
+            return self._lazy("hessian", x, p, "hessian", sparse)
         x, p = self._x(x, "hessian"), self._p(p, "hessian")
         if self.guards:
             self._check_guards(x, p, "hessian")

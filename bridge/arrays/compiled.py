@@ -25,6 +25,7 @@ from autodiff.grad_mode import enable_grad, tracing
 from autodiff.graph import graph_of, trace_graph
 
 from .. import cache
+from ..dask_support import is_dask_array
 from ..options import CODEGEN_VERSION
 from .program import Program, plan
 
@@ -277,6 +278,13 @@ class ArrayCompiled:
 
     # --- argument checks ----------------------------------------------------------------------
     def _x(self, x, who: str, what: str = "x") -> np.ndarray:
+        if is_dask_array(x):
+            raise TypeError(
+                f"{who}: array-mode kernels take one {what} of shape {self.shape} (there is no "
+                "points axis to map over chunks); Dask arrays of points are for scalar-mode "
+                "kernels: bridge.compile(f, x0, mode='scalar'), whose methods return lazy Dask "
+                "arrays (pass x.compute() here for one point)"
+            )
         if type(x) is not np.ndarray or x.dtype != self.dtype or not x.flags.c_contiguous:
             x = np.ascontiguousarray(x, dtype=self.dtype)
         if x.shape != self.shape:

@@ -17,7 +17,13 @@ from bridge_cases import ROWS, Blocks, LiftedFaces
 import bridge
 import symdiff
 
-collect_ignore = [] if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else ["cudasim"]
+# cudasim/ runs in its own process: under the simulator, or on a real GPU with
+# HYBRIDDIFF_TEST_CUDA=1 (benchmarks/gpu_check.py)
+_CUDA_TESTS = "1" in (
+    os.environ.get("NUMBA_ENABLE_CUDASIM"),
+    os.environ.get("HYBRIDDIFF_TEST_CUDA"),
+)
+collect_ignore = [] if _CUDA_TESTS else ["cudasim"]
 
 
 @pytest.fixture(scope="session", autouse=True)

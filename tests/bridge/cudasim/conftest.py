@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-assert os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", (
+assert "1" in (os.environ.get(v) for v in ("NUMBA_ENABLE_CUDASIM", "HYBRIDDIFF_TEST_CUDA")), (
     "tests/bridge/cudasim needs NUMBA_ENABLE_CUDASIM=1 set before numba is imported: "
-    "NUMBA_ENABLE_CUDASIM=1 python -m pytest tests/bridge/cudasim"
+    "NUMBA_ENABLE_CUDASIM=1 python -m pytest tests/bridge/cudasim (or, on a machine with a "
+    "GPU, HYBRIDDIFF_TEST_CUDA=1 python -m pytest tests/bridge/cudasim)"
 )
