@@ -1,14 +1,21 @@
-"""Linear algebra: batched matrix product (the primitive), dot, outer, einsum-free composites."""
+"""Linear algebra: the batched matrix product (the primitive), dot, outer, and the
+``numpy.linalg`` primitives (inv, solve, det, slogdet, cholesky, eigh, eigvalsh, svd, svdvals,
+pinv) with the composites norm and lstsq, published as :mod:`autodiff.linalg`."""
 
 from __future__ import annotations
 
+import warnings
+from collections import namedtuple
+
 import numpy as np
 
-from ..tensor import ShapeError, Tensor, _operands, apply
+from ..tensor import ShapeError, Tensor, _operands, apply, as_tensor
+from . import elementwise as _ew
+from . import reductions as _red
 from .base import STRUCTURAL, Op
 from .builders import declare
 from .elementwise import mul
-from .shape import reshape, swapaxes, transpose
+from .shape import concatenate, reshape, swapaxes, transpose
 from .surface import composite, surface
 
 
@@ -145,13 +152,6 @@ def outer(a, b) -> Tensor:
 #   eigenvector / singular-vector cotangent, zero singular values of a non-square matrix) the
 #   entries are nan and a RuntimeWarning names the op: never a silent wrong number.
 
-import warnings  # noqa: E402
-from collections import namedtuple  # noqa: E402
-
-from ..tensor import as_tensor  # noqa: E402
-from . import elementwise as _ew  # noqa: E402
-from . import reductions as _red  # noqa: E402
-from .shape import concatenate  # noqa: E402
 
 _LinAlgError = np.linalg.LinAlgError
 
@@ -162,7 +162,7 @@ SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 _SYMPY_MAX_N = 4  # largest matrix the symbolic rules of inv / det / solve / cholesky expand
 
 
-# --- Tensor helpers (used by the VJPs and JVPs, so they stay differentiable) ------------------------
+# --- Tensor helpers (used by the VJPs and JVPs, so they stay differentiable) ----------------------
 def _float(x, name: str) -> Tensor:
     """``x`` as a floating Tensor (integer and boolean data become float64)."""
     t = as_tensor(x)
@@ -189,39 +189,40 @@ def _check_matrix(name: str, a: Tensor) -> None:
         )
 
 
-def _eye(n: int) -> np.ndarray:
-    return np.eye(n)
+def _eye(n: int, like) -> np.ndarray:
+    """The identity as a constant of ``like``'s dtype (a float64 array would promote float32)."""
+    return np.eye(n, dtype=like.dtype)
 
 
 def _diag_embed(v: Tensor) -> Tensor:
     """``(..., k) -> (..., k, k)`` with ``v`` on the diagonal."""
-    return v[..., :, None] * _eye(v.shape[-1])
+    return v[..., :, None] * _eye(v.shape[-1], v)
 
 
 def _diagonal(m: Tensor) -> Tensor:
     """``(..., k, k) -> (..., k)``: the diagonal."""
-    return _red.sum(m * _eye(m.shape[-1]), axis=-1)
+    return _red.sum(m * _eye(m.shape[-1], m), axis=-1)
 
 
 def _trace(m: Tensor) -> Tensor:
-    return _red.sum(m * _eye(m.shape[-1]), axis=(-2, -1))
+    return _red.sum(m * _eye(m.shape[-1], m), axis=(-2, -1))
 
 
-def _strict_lower(n: int) -> np.ndarray:
-    return np.tril(np.ones((n, n)), -1)
+def _strict_lower(n: int, like) -> np.ndarray:
+    return np.tril(np.ones((n, n), dtype=like.dtype), -1)
 
 
 def _sym_from_lower(t: Tensor) -> Tensor:
     """The symmetric matrix NumPy reads from the lower triangle of ``t``."""
-    low = t * _strict_lower(t.shape[-1])
-    return low + _mT(low) + t * _eye(t.shape[-1])
+    low = t * _strict_lower(t.shape[-1], t)
+    return low + _mT(low) + t * _eye(t.shape[-1], t)
 
 
 def _lower_cotangent(m: Tensor) -> Tensor:
     """Pull a cotangent ``m`` of the symmetric matrix read from the lower triangle back to the
     input: ``tril(m + m^T, -1) + diag(m)`` (zero on the strict upper triangle)."""
     n = m.shape[-1]
-    return (m + _mT(m)) * _strict_lower(n) + m * _eye(n)
+    return (m + _mT(m)) * _strict_lower(n, m) + m * _eye(n, m)
 
 
 def _inverse_gaps(lam: Tensor, hit: np.ndarray, name: str, what: str) -> Tensor:
@@ -249,7 +250,7 @@ def _inverse_gaps(lam: Tensor, hit: np.ndarray, name: str, what: str) -> Tensor:
             RuntimeWarning,
             stacklevel=4,
         )
-        out = out + np.where(bad, np.nan, 0.0)
+        out = out + np.where(bad, np.nan, 0.0).astype(out.dtype)
     return out
 
 
@@ -307,7 +308,7 @@ def _mat(m) -> np.ndarray:
     return np.asarray(m.tolist(), dtype=object)
 
 
-# --- inv -------------------------------------------------------------------------------------------
+# --- inv ------------------------------------------------------------------------------------------
 def _inv_vjp(g, out, a):
     return (-(_mT(out) @ g @ _mT(out)),)
 
@@ -332,7 +333,7 @@ INV = declare(
 )
 
 
-# --- solve -----------------------------------------------------------------------------------------
+# --- solve ----------------------------------------------------------------------------------------
 def _solve_vjp(g, out, a, b):
     gb = apply(SOLVE, _mT(a), g)
     ga = -(gb @ _mT(out)) if a.requires_grad else None
@@ -364,7 +365,7 @@ SOLVE = declare(
 )
 
 
-# --- det and slogdet -------------------------------------------------------------------------------
+# --- det and slogdet ------------------------------------------------------------------------------
 def _inv_for(name: str, a: Tensor) -> Tensor:
     try:
         return apply(INV, a)
@@ -435,15 +436,15 @@ SLOGDET = declare(
 )
 
 
-# --- cholesky --------------------------------------------------------------------------------------
-def _phi(n: int) -> np.ndarray:
+# --- cholesky -------------------------------------------------------------------------------------
+def _phi(n: int, like) -> np.ndarray:
     """The lower-triangle mask with the diagonal halved (Murray 2016, Phi)."""
-    return np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)
+    return (np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)).astype(like.dtype)
 
 
 def _cholesky_vjp(g, out, a):
     lt = _mT(out)
-    p = (lt @ g) * _phi(out.shape[-1])
+    p = (lt @ g) * _phi(out.shape[-1], out)
     x1 = apply(SOLVE, lt, p)  # L^-T P
     m = _mT(apply(SOLVE, lt, _mT(x1)))  # L^-T P L^-1
     return (_lower_cotangent(m),)
@@ -453,7 +454,16 @@ def _cholesky_jvp(t, out, a):
     s = _sym_from_lower(t[0])
     y1 = apply(SOLVE, out, s)  # L^-1 S
     z = _mT(apply(SOLVE, out, _mT(y1)))  # L^-1 S L^-T
-    return out @ (z * _phi(out.shape[-1]))
+    return out @ (z * _phi(out.shape[-1], out))
+
+
+def _cholesky_sympy(ns, a):
+    def rule(m):
+        n = m.shape[0]
+        low = ns.Matrix(n, n, lambda i, j: m[max(i, j), min(i, j)])  # the lower triangle only
+        return _mat(low.cholesky(hermitian=False))
+
+    return _per_matrix(ns, [a], rule, a.shape[-2:], "cholesky")
 
 
 CHOLESKY = declare(
@@ -463,9 +473,7 @@ CHOLESKY = declare(
         lambda a: _lapack("cholesky", np.linalg.cholesky, a, "not positive definite"),
         _cholesky_vjp,
         _cholesky_jvp,
-        lambda ns, a: _per_matrix(
-            ns, [a], lambda m: _mat(m.cholesky(hermitian=False)), a.shape[-2:], "cholesky"
-        ),
+        _cholesky_sympy,
         doc="Lower Cholesky factor of a symmetric positive definite matrix (reads the lower "
         "triangle).",
     ),
@@ -473,7 +481,7 @@ CHOLESKY = declare(
 )
 
 
-# --- eigh and eigvalsh -----------------------------------------------------------------------------
+# --- eigh and eigvalsh ----------------------------------------------------------------------------
 def _eigh_forward(a):
     w, v = np.linalg.eigh(a)
     return np.concatenate([w[..., None, :], v], axis=-2)
@@ -535,9 +543,7 @@ def _eigvalsh_jvp(t, out, a):
 def _eigvalsh_sympy(ns, a):
     n = a.shape[-1]
     if n > 2:
-        raise ValueError(
-            f"eigvalsh: closed-form eigenvalues lift up to 2x2 matrices, got {n}x{n}"
-        )
+        raise ValueError(f"eigvalsh: closed-form eigenvalues lift up to 2x2 matrices, got {n}x{n}")
 
     def rule(m):
         if n == 1:
@@ -563,10 +569,16 @@ EIGVALSH = declare(
 )
 
 
-# --- svd and svdvals -------------------------------------------------------------------------------
+# --- svd and svdvals ------------------------------------------------------------------------------
 def _svd_forward(a):
     u, s, vt = np.linalg.svd(a, full_matrices=False)
-    return np.concatenate([u, s[..., None, :], np.swapaxes(vt, -1, -2)], axis=-2)
+    v = np.swapaxes(vt, -1, -2)
+    if s.shape[-1] == 1:
+        # one singular triple (a single row or column): fix the sign so that the 1x1 factor is
+        # +1, the convention the symbolic rule uses (LAPACK's sign is otherwise arbitrary)
+        flip = np.where((v if a.shape[-1] == 1 else u)[..., :1, :1] < 0, -1, 1).astype(u.dtype)
+        u, v = u * flip, v * flip
+    return np.concatenate([u, s[..., None, :], v], axis=-2)
 
 
 def _svd_parts(p, m: int):
@@ -584,7 +596,7 @@ def _inverse_values(s: Tensor, hit: bool) -> Tensor:
             RuntimeWarning,
             stacklevel=4,
         )
-        out = out + np.where(small, np.nan, 0.0)
+        out = out + np.where(small, np.nan, 0.0).astype(out.dtype)
     return out
 
 
@@ -598,15 +610,15 @@ def _svd_vjp(g, out, a):
     if _any(gu):
         x = _mT(u) @ gu
         anti = x - _mT(x)
-        inner = inner + _inverse_gaps(s2, anti.data, "svd", "singular values") * anti * s[
-            ..., None, :
-        ]
+        inner = (
+            inner + _inverse_gaps(s2, anti.data, "svd", "singular values") * anti * s[..., None, :]
+        )
     if _any(gv):
         y = _mT(v) @ gv
         anti = y - _mT(y)
-        inner = inner + _inverse_gaps(s2, anti.data, "svd", "singular values") * anti * s[
-            ..., :, None
-        ]
+        inner = (
+            inner + _inverse_gaps(s2, anti.data, "svd", "singular values") * anti * s[..., :, None]
+        )
     ga = u @ inner @ _mT(v)
     if m > k and _any(gu):
         ga = ga + ((gu - u @ (_mT(u) @ gu)) * _inverse_values(s, True)[..., None, :]) @ _mT(v)
@@ -638,10 +650,21 @@ def _svd_jvp(t, out, a):
 
 
 def _svd_sympy(ns, a):
-    raise ValueError(
-        "svd: singular vectors have no closed form to lift (their signs are not fixed by a "
-        "formula); lift svd(..., compute_uv=False) / svdvals (closed form up to 2 columns or rows)"
-    )
+    m, n = a.shape[-2:]
+    if min(m, n) != 1:
+        raise ValueError(
+            f"svd: singular vectors lift only for a single row or column, got shape {(m, n)} "
+            "(beyond it their signs are not fixed by a formula); lift svdvals / "
+            "svd(..., compute_uv=False) for singular values (closed form up to 2 rows or columns)"
+        )
+
+    def rule(mat):
+        s = ns.sqrt(sum(e**2 for e in mat))
+        if n == 1:  # a column: U = a / |a|, V = [[1]]
+            return [[e / s] for e in mat] + [[s], [ns.Integer(1)]]
+        return [[ns.Integer(1)], [s]] + [[e / s] for e in mat]  # a row: U = [[1]], V = a^T / |a|
+
+    return _per_matrix(ns, [a], rule, (m + 1 + n, 1), "svd", limit=10**9)
 
 
 SVD = declare(
@@ -653,7 +676,7 @@ SVD = declare(
         _svd_jvp,
         _svd_sympy,
         doc="Reduced SVD of an (m, n) matrix packed into shape (..., m + 1 + n, k): U, the "
-        "singular values, V (k = min(m, n)).",
+        "singular values, V (k = min(m, n); for k = 1 the 1x1 factor is +1).",
     ),
     wrapper=False,
 )
@@ -703,7 +726,7 @@ SVDVALS = declare(
 )
 
 
-# --- pinv ------------------------------------------------------------------------------------------
+# --- pinv -----------------------------------------------------------------------------------------
 def _pinv_rank_warning(a: Tensor, rcond: float) -> None:
     s = np.linalg.svd(a.data, compute_uv=False)
     kept = s > rcond * np.max(s, axis=-1, keepdims=True)
@@ -721,8 +744,8 @@ def _pinv_vjp(g, out, a, rcond):
     _pinv_rank_warning(a, rcond)
     p, pt, gt = out, _mT(out), _mT(g)
     m, n = a.shape[-2:]
-    left = _eye(m) - a @ p  # I - A P  (m, m)
-    right = _eye(n) - p @ a  # I - P A  (n, n)
+    left = _eye(m, a) - a @ p  # I - A P  (m, m)
+    right = _eye(n, a) - p @ a  # I - P A  (n, n)
     return (-(pt @ g @ pt) + left @ gt @ (p @ pt) + (pt @ p) @ gt @ right,)
 
 
@@ -732,9 +755,7 @@ def _pinv_jvp(t, out, a, rcond):
     p, pt, tt = out, _mT(out), _mT(ta)
     m, n = a.shape[-2:]
     return (
-        -(p @ ta @ p)
-        + (p @ pt) @ tt @ (_eye(m) - a @ p)
-        + (_eye(n) - p @ a) @ tt @ (pt @ p)
+        -(p @ ta @ p) + (p @ pt) @ tt @ (_eye(m, a) - a @ p) + (_eye(n, a) - p @ a) @ tt @ (pt @ p)
     )
 
 
@@ -1057,7 +1078,7 @@ def lstsq(a, b, rcond=None):
     return x, residuals, rank, s
 
 
-# --- norm ------------------------------------------------------------------------------------------
+# --- norm -----------------------------------------------------------------------------------------
 def _zero_guarded(x: Tensor, axes, compute) -> Tensor:
     """``compute(x)`` reduced over ``axes`` (kept), with the convention gradient 0 at 0: where a
     reduced group is all zero the result is 0 and ``compute`` sees ones instead (so neither
@@ -1073,9 +1094,7 @@ def _vector_norm(x: Tensor, ord, axes) -> Tensor:
     if isinstance(ord, str):
         raise ValueError(f"norm: invalid norm order {ord!r} for vectors")
     if ord is None or ord == 2:
-        return _zero_guarded(
-            x, axes, lambda y: _ew.sqrt(_red.sum(y * y, axis=axes, keepdims=True))
-        )
+        return _zero_guarded(x, axes, lambda y: _ew.sqrt(_red.sum(y * y, axis=axes, keepdims=True)))
     if ord == inf:
         return _red.max(_ew.abs(x), axis=axes, keepdims=True)
     if ord == -inf:
@@ -1110,9 +1129,7 @@ def _matrix_norm(x: Tensor, ord, row: int, col: int) -> Tensor:
     nd = len(x.shape)
     axes = (row, col)
     if ord in (None, "fro", "f"):
-        return _zero_guarded(
-            x, axes, lambda y: _ew.sqrt(_red.sum(y * y, axis=axes, keepdims=True))
-        )
+        return _zero_guarded(x, axes, lambda y: _ew.sqrt(_red.sum(y * y, axis=axes, keepdims=True)))
     if ord in (1, -1, inf, -inf):
         # 1: largest column sum of |x| (sum over rows); inf: largest row sum
         summed, picked = (row, col) if ord in (1, -1) else (col, row)
