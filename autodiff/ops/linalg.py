@@ -279,7 +279,7 @@ def _per_matrix(ns, arrays, rule, out_core: tuple[int, ...], name: str, limit=_S
     out = np.empty(batch + out_core, dtype=object)
     for idx in np.ndindex(*batch):
         mats = [ns.Matrix(a[idx].tolist()) for a in full]
-        out[idx] = np.asarray(rule(*mats), dtype=object).reshape(out_core)
+        out[idx + (Ellipsis,)] = np.asarray(rule(*mats), dtype=object).reshape(out_core)
     return out
 
 
