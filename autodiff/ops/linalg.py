@@ -15,7 +15,7 @@ from . import reductions as _red
 from .base import STRUCTURAL, Op
 from .builders import declare
 from .elementwise import mul
-from .shape import concatenate, reshape, swapaxes, transpose
+from .shape import concatenate, reshape, stack, swapaxes, transpose
 from .surface import composite, surface
 
 
@@ -377,12 +377,46 @@ def _inv_for(name: str, a: Tensor) -> Tensor:
         ) from None
 
 
+_COFACTOR_MAX_N = 6  # det's derivative by cofactors (at singular matrices) up to this size
+
+
+def _cofactors(a: Tensor) -> Tensor:
+    """The cofactor matrix ``C`` (``C_ij = (-1)^(i+j) det(minor_ij)``, so ``d det = <C, dA>``),
+    built from determinants of minors: exact at singular matrices, differentiable again."""
+    n = a.shape[-1]
+    if n == 1:
+        return a * 0.0 + 1.0
+    rows = []
+    for i in range(n):
+        keep_r = np.array([r for r in range(n) if r != i])
+        sub = a[..., keep_r, :]
+        row = []
+        for j in range(n):
+            keep_c = np.array([c for c in range(n) if c != j])
+            minor = apply(DET, sub[..., keep_c])
+            row.append(minor if (i + j) % 2 == 0 else -minor)
+        rows.append(stack(row, axis=-1))
+    return stack(rows, axis=-2)
+
+
+def _det_gradient(a: Tensor, out: Tensor) -> Tensor:
+    """``d det / dA``: ``det(A) inv(A)^T`` for a well-conditioned matrix, the cofactor matrix
+    (the adjugate's transpose, exact at singular matrices) otherwise."""
+    n = a.shape[-1]
+    if n <= _COFACTOR_MAX_N:
+        with np.errstate(all="ignore"):
+            cond = np.linalg.cond(a.data) if a.size else np.zeros(())
+        if not np.all(cond < 1e6):
+            return _cofactors(a)
+    return out[..., None, None] * _mT(_inv_for("det", a))
+
+
 def _det_vjp(g, out, a):
-    return ((g * out)[..., None, None] * _mT(_inv_for("det", a)),)
+    return (g[..., None, None] * _det_gradient(a, out),)
 
 
 def _det_jvp(t, out, a):
-    return out * _trace(apply(SOLVE, a, t[0]))
+    return _red.sum(_det_gradient(a, out) * t[0], axis=(-2, -1))
 
 
 DET = declare(
@@ -847,8 +881,9 @@ def solve(a, b) -> Tensor:
 def det(a) -> Tensor:
     """Determinant of a square matrix (batched), like ``numpy.linalg.det``.
 
-    ``d det(A) = det(A) tr(inv(A) dA)``; at a singular matrix the derivative raises
-    ``LinAlgError`` (use ``slogdet`` for log-determinants).
+    ``d det(A) = det(A) tr(inv(A) dA)``; for an ill-conditioned or singular matrix up to 6x6
+    the derivative is the cofactor matrix (the adjugate's transpose, built from determinants
+    of minors), exact at singular matrices; a larger singular matrix raises ``LinAlgError``.
 
     Examples
     --------

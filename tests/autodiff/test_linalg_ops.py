@@ -173,9 +173,19 @@ def test_singular_matrix_errors_name_op_shape_and_batch_index():
     # det and slogdet have values at a singular matrix (0, and (0, -inf)) but no inverse
     assert float(L.det(np.ones((2, 2)))) == 0.0
     with pytest.raises(np.linalg.LinAlgError, match=r"det: the derivative at a singular matrix"):
-        ad.grad(L.det)(np.ones((2, 2)))
+        ad.grad(L.det)(np.ones((7, 7)))  # beyond the cofactor route (6x6)
     with pytest.raises(np.linalg.LinAlgError, match=r"slogdet: the derivative at a singular"):
         ad.grad(lambda a: L.slogdet(a)[1])(np.ones((2, 2)))
+
+
+def test_det_derivative_at_singular_matrices_is_the_cofactor_matrix():
+    a = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])  # rank 2
+    cof = np.array([[4.0, 4.0, -4.0], [-2.0, -2.0, 2.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(ad.grad(L.det)(a), cof, atol=1e-14)
+    _, tangent = ad.jvp(L.det, (a,), (np.eye(3),))
+    assert float(tangent) == pytest.approx(np.trace(cof))
+    check_grads(L.det, a, order=2)
+    check_grads(L.det, np.zeros((2, 3, 3)), order=3)  # rank 0: every derivative below 3 is 0
 
 
 def test_svd_full_matrices_of_non_square_tensor_refuses_gradient():
