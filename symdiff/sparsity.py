@@ -19,6 +19,10 @@ Hessian pattern of SparseConnectivityTracer.jl. Every op is classified once, in
   (``relu'' = 0``, ``Max`` differentiates to ``Heaviside``): union, no Hessian term;
 * ``zero`` (sign, heaviside, comparisons, integer casts, stable_shift): derivative 0: the
   result carries no dependence at all;
+* ``matrix`` (the ``autodiff.linalg`` primitives: inv, solve, det, slogdet, cholesky, eigh,
+  eigvalsh, svd, svdvals, pinv): every output element of batch entry ``b`` depends
+  nonlinearly on every entry of the operands' matrices of entry ``b`` (dense per matrix,
+  block-diagonal over the batch);
 * ``mul``, ``div``, ``pow``, ``matmul``, ``prod``: bilinear / multilinear rules
   (``H |= D_a^T D_b + D_b^T D_a``; ``a / b = a * (1/b)``; ``pow`` per element of a constant
   exponent, where ``x**0`` and ``x**1`` contribute nothing; ``prod`` pairs distinct factors,

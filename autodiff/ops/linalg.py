@@ -1118,7 +1118,7 @@ def _zero_guarded(x: Tensor, axes, compute) -> Tensor:
     """``compute(x)`` reduced over ``axes`` (kept), with the convention gradient 0 at 0: where a
     reduced group is all zero the result is 0 and ``compute`` sees ones instead (so neither
     the value nor any derivative is nan; the double ``where`` of JAX's safe norms)."""
-    zero = _red.max(_ew.abs(x), axis=axes, keepdims=True) == 0.0
+    zero = _red.sum(_ew.abs(x), axis=axes, keepdims=True) == 0.0  # all zero (or empty)
     safe = _ew.where(zero, 1.0, x)
     return _ew.where(zero, 0.0, compute(safe))
 

@@ -4,6 +4,8 @@ Hessian of logdet) and extended-precision (mpmath) derivatives to second order."
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import itertools
 import warnings
 
@@ -407,3 +409,9 @@ def test_linalg_matches_mpmath_to_second_order(name):
     np.testing.assert_allclose(ad.grad(flat)(a.ravel()), grad, rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(ad.hessian(flat)(a.ravel()), hess, rtol=1e-8, atol=1e-9)
     np.testing.assert_allclose(ad.jacobian(ad.grad(flat))(a.ravel()), hess, rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize("module", ["autodiff.linalg", "autodiff.ops.linalg"])
+def test_docstring_examples_run(module):
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
