@@ -75,3 +75,19 @@ def test_array_mode_lifts_any_size_and_differentiates():
     b = a + 0.1 * rng.uniform(-1, 1, a.shape)
     assert float(prog.evaluate(b)) == pytest.approx(float(f(b)), rel=1e-13)
     np.testing.assert_allclose(prog.gradient().evaluate(b), ad.grad(f)(b), rtol=1e-12)
+
+
+def test_hessian_sparsity_of_a_batch_of_matrices_is_block_diagonal():
+    from autodiff.graph import trace_graph
+    from symdiff.sparsity import hessian_sparsity
+
+    def f(x):
+        return ad.sum(ad.sin(L.inv(ad.reshape(x, (2, 2, 2)) + 3.0 * np.eye(2))))
+
+    x = np.random.default_rng(1).uniform(-1, 1, 8)
+    graph, _ = trace_graph(f, x)
+    rows, cols = hessian_sparsity(graph)
+    block = np.kron(np.eye(2), np.ones((4, 4)))
+    assert set(zip(rows.tolist(), cols.tolist())) == set(zip(*np.nonzero(block)))
+    scalar = symdiff.lift(f, x).hessian()
+    assert set(zip(scalar.rows.tolist(), scalar.cols.tolist())) == set(zip(*np.nonzero(block)))
