@@ -1,12 +1,13 @@
 """``autodiff.linalg``: the ``numpy.linalg`` functions on tensors, differentiable to any order.
 
-``ad.linalg.norm``, ``inv``, ``solve``, ``det``, ``slogdet``, ``cholesky``, ``eigh``,
-``eigvalsh``, ``svd``, ``svdvals``, ``pinv`` and ``lstsq`` take NumPy's arguments and return
-NumPy's results (named tuples where NumPy has them); ``np.linalg.norm(t)`` and the other
-``np.linalg`` functions dispatch here for a Tensor argument. Each decomposition is one
-primitive of the op table (``autodiff/ops/linalg.py``) with a forward (LAPACK through NumPy),
-a VJP written in Tensor ops (so Hessians of ``logdet`` or of a norm work), a JVP and a SymPy
-rule; ``norm`` and ``lstsq`` are composites.
+``ad.linalg.norm`` (with the array API's ``vector_norm`` and ``matrix_norm``), ``inv``,
+``solve``, ``det``, ``slogdet``, ``cholesky``, ``eigh``, ``eigvalsh``, ``svd``, ``svdvals``,
+``pinv`` and ``lstsq`` take NumPy's arguments and return NumPy's results (named tuples where
+NumPy has them); ``np.linalg.norm(t)`` and the other ``np.linalg`` functions dispatch here for
+a Tensor argument. Each decomposition is one primitive of the op table
+(``autodiff/ops/linalg.py``) with a forward (LAPACK through NumPy), a VJP written in Tensor ops
+(so Hessians of ``logdet`` or of a norm work), a JVP and a SymPy rule; ``norm``,
+``vector_norm``, ``matrix_norm`` and ``lstsq`` are composites.
 
 Conventions
 -----------
@@ -56,12 +57,14 @@ from .ops.linalg import (
     inv,
     lstsq,
     matmul,
+    matrix_norm,
     norm,
     pinv,
     slogdet,
     solve,
     svd,
     svdvals,
+    vector_norm,
 )
 
 __all__ = [
@@ -76,10 +79,12 @@ __all__ = [
     "inv",
     "lstsq",
     "matmul",
+    "matrix_norm",
     "norm",
     "pinv",
     "slogdet",
     "solve",
     "svd",
     "svdvals",
+    "vector_norm",
 ]

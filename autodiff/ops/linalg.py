@@ -1252,3 +1252,51 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A00
     if keepdims:
         return out
     return reshape(out, tuple(n for i, n in enumerate(out.shape) if i not in axes))
+
+
+@composite(export=False, array_function=np.linalg.vector_norm)
+def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2) -> Tensor:  # noqa: A002
+    """Vector norm over ``axis`` (all axes by default, any number of them), like
+    ``numpy.linalg.vector_norm`` (the array API's): the axes are flattened into one vector.
+    Every vector ``ord`` of :func:`norm`, with its gradient convention at 0.
+
+    Examples
+    --------
+    >>> import autodiff as ad
+    >>> float(ad.linalg.vector_norm([[3.0, 0.0], [0.0, 4.0]]))
+    5.0
+    """
+    x = _float(x, "vector_norm")
+    nd = len(x.shape)
+    if axis is None:
+        axes = tuple(range(nd))
+    else:
+        axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
+        if any(not -nd <= a < nd for a in axes):
+            raise ValueError(f"vector_norm: axis {axis} is out of range for shape {x.shape}")
+        axes = tuple(int(a) % nd for a in axes)
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"vector_norm: duplicate axes given: {axis}")
+    rest = tuple(i for i in range(nd) if i not in axes)
+    moved = transpose(x, axes + rest) if nd else x
+    flat = reshape(moved, (-1,) + tuple(x.shape[i] for i in rest))
+    out = _vector_norm(flat, ord, (0,))
+    if keepdims:
+        return reshape(out, tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
+    return reshape(out, tuple(x.shape[i] for i in rest))
+
+
+@composite(export=False, array_function=np.linalg.matrix_norm)
+def matrix_norm(x, /, *, keepdims: bool = False, ord="fro") -> Tensor:  # noqa: A002
+    """Matrix norm over the last two axes (batched), like ``numpy.linalg.matrix_norm``: every
+    matrix ``ord`` of :func:`norm`, with its gradient convention at 0.
+
+    Examples
+    --------
+    >>> import autodiff as ad
+    >>> ad.linalg.matrix_norm([[[1.0, 0.0], [0.0, 2.0]]], ord=2)
+    tensor([2.])
+    """
+    x = _float(x, "matrix_norm")
+    _check_matrix("matrix_norm", x)
+    return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)

@@ -15,7 +15,7 @@ L = ad.linalg
 
 def f(x):
     a = ad.reshape(x, (2, 2))
-    return L.norm(x) + L.slogdet(a + 3.0 * np.eye(2))[1] + L.norm(a, 1) * L.det(a)
+    return L.norm(x) + L.slogdet(a + 3.0 * np.eye(2))[1] + L.norm(a, 1)
 
 
 def test_compiled_linalg_kernel_matches_eager_including_the_zero_norm():
