@@ -259,12 +259,6 @@ def _any(t) -> bool:
     return t is not None and bool(np.any(t.data != 0))
 
 
-def _batches(*shapes: tuple[int, ...]):
-    """Broadcast batch shape of matrices and, per matrix operand, its batch index for each."""
-    batch = np.broadcast_shapes(*[s[:-2] for s in shapes])
-    return batch, list(np.ndindex(*batch))
-
-
 def _per_matrix(ns, arrays, rule, out_core: tuple[int, ...], name: str, limit=_SYMPY_MAX_N):
     """Apply ``rule(*sympy Matrices) -> object array of shape out_core`` to every matrix of a
     batch (object arrays broadcast over their leading axes)."""
