@@ -641,6 +641,8 @@ def apply(op: Op, *inputs: Any, **params: Any) -> Tensor:
     try:
         data = op.forward(*[t.data for t in tensors], **params)
     except (ValueError, IndexError, TypeError) as exc:
+        if isinstance(exc, np.linalg.LinAlgError):
+            raise  # singular / not positive definite: the op's own message names op and shape
         shapes = ", ".join(str(t.shape) for t in tensors)
         kind = IndexError if isinstance(exc, IndexError) else ShapeError
         raise kind(f"{op.name}: cannot apply to operands of shapes {shapes}: {exc}") from None

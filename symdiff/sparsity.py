@@ -19,6 +19,10 @@ Hessian pattern of SparseConnectivityTracer.jl. Every op is classified once, in
   (``relu'' = 0``, ``Max`` differentiates to ``Heaviside``): union, no Hessian term;
 * ``zero`` (sign, heaviside, comparisons, integer casts, stable_shift): derivative 0: the
   result carries no dependence at all;
+* ``matrix`` (the ``autodiff.linalg`` primitives: inv, solve, det, slogdet, cholesky, eigh,
+  eigvalsh, svd, svdvals, pinv): every output element of batch entry ``b`` depends
+  nonlinearly on every entry of the operands' matrices of entry ``b`` (dense per matrix,
+  block-diagonal over the batch);
 * ``mul``, ``div``, ``pow``, ``matmul``, ``prod``: bilinear / multilinear rules
   (``H |= D_a^T D_b + D_b^T D_a``; ``a / b = a * (1/b)``; ``pow`` per element of a constant
   exponent, where ``x**0`` and ``x**1`` contribute nothing; ``prod`` pairs distinct factors,
@@ -111,6 +115,17 @@ HESSIAN_RULES: dict[str, str] = {
     "min": "reduce",
     "prod": "prod",
     "matmul": "matmul",
+    # numpy.linalg (autodiff.linalg): every output of a matrix depends on every entry of it
+    "inv": "matrix",
+    "solve": "matrix",
+    "det": "matrix",
+    "slogdet": "matrix",
+    "cholesky": "matrix",
+    "eigh": "matrix",
+    "eigvalsh": "matrix",
+    "svd": "matrix",
+    "svdvals": "matrix",
+    "pinv": "matrix",
 }
 
 _DTYPE = np.float64  # counts stay exact (prod needs them); patterns are normalised to 1
@@ -451,6 +466,34 @@ def _rule_matmul(state, node):
     return _ones(_grouping(groups, out_size) @ total)
 
 
+def _rule_matrix(state, node):
+    """A batched matrix function (``inv``, ``det``, ``eigh``...): every output element of batch
+    entry ``b`` depends nonlinearly on every entry of the operands' matrices of entry ``b``
+    (dense within a batch entry, block-diagonal across them)."""
+    shapes = [state.nodes[i].shape for i in node.inputs]
+    batch = np.broadcast_shapes(*[tuple(s[:-2]) for s in shapes])
+    nbatch = int(np.prod(batch, dtype=np.int64))
+    union = None
+    for i, shape in zip(node.inputs, shapes):
+        d = state.D[i]
+        if d is None:
+            continue
+        own = tuple(shape[:-2])
+        # input element -> its own batch entry, then each output batch entry -> that entry
+        groups = np.broadcast_to(_arange(own)[..., None, None], tuple(shape)).ravel()
+        per_entry = _grouping(groups, int(np.prod(own, dtype=np.int64))) @ d
+        rows = _select(_ones(per_entry), _broadcast_index(own, batch))
+        union = rows if union is None else union + rows
+    if union is None:
+        return None
+    union = _ones(union)
+    if state.live[node.index]:
+        state.add_h(union)
+    size = int(np.prod(node.shape, dtype=np.int64))
+    entry = np.arange(size, dtype=np.int64) // max(size // max(nbatch, 1), 1)
+    return _select(union, entry)
+
+
 def _rule_unknown(state, node):
     """Conservative: every output element depends nonlinearly on every dependence of the op."""
     deps = [state.D[i] for i in node.inputs if state.D[i] is not None]
@@ -478,6 +521,7 @@ _RULES: dict[str, Callable] = {
     "reduce": _rule_reduce,
     "prod": _rule_prod,
     "matmul": _rule_matmul,
+    "matrix": _rule_matrix,
 }
 
 

@@ -1055,7 +1055,28 @@ def _area_specs() -> list[OpSpec]:
     return found
 
 
-ALL_SPECS: list[OpSpec] = SPECS + COMPOSITE_SPECS + _area_specs()
+# Area specs join the table they belong to: primitives in SPECS (the completeness, lift and
+# compile tables read it), composites in COMPOSITE_SPECS.
+_AREA_SPECS = _area_specs()
+SPECS += [s for s in _AREA_SPECS if not s.composite]
+COMPOSITE_SPECS += [s for s in _AREA_SPECS if s.composite]
+ALL_SPECS: list[OpSpec] = SPECS + COMPOSITE_SPECS
+
+
+def area_array_functions() -> tuple[dict, dict]:
+    """NumPy function -> dispatch example ``t -> (args, kwargs)``, and -> comparison rtol, from
+    the optional ``ARRAY_FUNCTION_CALLS`` / ``ARRAY_FUNCTION_RTOL`` of each
+    ``tests/op_specs_<area>.py`` (``tests/autodiff/test_op_surface.py`` runs them)."""
+    import importlib
+    import pathlib
+
+    calls: dict = {}
+    rtols: dict = {}
+    for path in sorted(pathlib.Path(__file__).parent.glob("op_specs_*.py")):
+        module = importlib.import_module(path.stem)
+        calls |= getattr(module, "ARRAY_FUNCTION_CALLS", {})
+        rtols |= getattr(module, "ARRAY_FUNCTION_RTOL", {})
+    return calls, rtols
 
 
 def by_name() -> dict[str, OpSpec]:

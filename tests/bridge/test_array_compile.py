@@ -190,9 +190,13 @@ def test_op_table_matches_scalar_mode(op_array):
 
 def test_every_op_of_the_table_is_exercised(op_array):
     from autodiff.ops.base import ALL_OPS
+    from bridge.arrays.program import SUPPORTED
 
     names = {n.op.name for g in op_array._graphs.values() for n in g.nodes if n.op is not None}
-    assert not {op.name for op in ALL_OPS} - names
+    # ops array mode has no emitter for (the numpy.linalg decompositions) raise an error naming
+    # them instead: tests/bridge/test_linalg_compile.py checks each
+    refused = {op.name for op in ALL_OPS} - SUPPORTED
+    assert not {op.name for op in ALL_OPS} - names - refused
 
 
 # --- Rosenbrock -------------------------------------------------------------------------------
