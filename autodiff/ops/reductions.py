@@ -6,7 +6,7 @@ import builtins
 
 import numpy as np
 
-from ..tensor import Tensor, apply, as_tensor
+from ..tensor import Tensor, _operands, apply, as_tensor
 from .base import STRUCTURAL, Op
 from .builders import declare, zeros_like
 from .elementwise import exp, log, sqrt, where
@@ -374,7 +374,7 @@ def diff(x, n: int = 1, axis: int = -1, prepend=None, append=None) -> Tensor:
         for extra in (prepend, x, append):
             if extra is None:
                 continue
-            extra = as_tensor(extra)
+            extra = _operands((x, extra))[1]  # a number keeps x's float dtype (weak typing)
             if extra.ndim == 0:
                 shape = x.shape[:axis] + (1,) + x.shape[axis + 1 :]
                 extra = broadcast_to(extra, shape)
