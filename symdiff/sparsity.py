@@ -522,9 +522,7 @@ def _rule_einsum(state, node):
             keep &= value.ravel()[idx] != 0
         index.append(idx)
     groups = groups[keep]
-    picked = [
-        _select(d, idx[keep]) if d is not None else None for d, idx in zip(deps, index)
-    ]
+    picked = [_select(d, idx[keep]) if d is not None else None for d, idx in zip(deps, index)]
     present = [p for p in picked if p is not None]
     if state.live[node.index]:
         for a in range(len(picked)):

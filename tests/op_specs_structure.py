@@ -67,9 +67,10 @@ SPECS: list[OpSpec] = [
                 "einsum",
                 ("einsum",),
                 lambda x: ad.einsum(
-                    "ij,jk,ki->", ad.reshape(x, (2, 2)), ad.reshape(x, (2, 2)), ad.transpose(
-                        ad.reshape(x[::-1], (2, 2))
-                    )
+                    "ij,jk,ki->",
+                    ad.reshape(x, (2, 2)),
+                    ad.reshape(x, (2, 2)),
+                    ad.transpose(ad.reshape(x[::-1], (2, 2))),
                 ),
                 4,
             ),
@@ -86,8 +87,12 @@ SPECS: list[OpSpec] = [
                 lambda x: np.cumsum(x, axis=-2),
                 [((2, 3, 2),)],
             ),
-            _c("t.cumsum(1)", lambda x: x.cumsum(1) if isinstance(x, ad.Tensor)
-               else ad.cumsum(x, 1), lambda x: np.cumsum(x, 1), [((2, 3),)]),  # fmt: skip
+            _c(
+                "t.cumsum(1)",
+                lambda x: x.cumsum(1) if isinstance(x, ad.Tensor) else ad.cumsum(x, 1),
+                lambda x: np.cumsum(x, 1),
+                [((2, 3),)],
+            ),
         ),
         lift=_lift(lambda x: (ad.cumsum(x, 1) ** 2 * x).sum(), [(2, 3)]),
         compile=(Row("cumsum", ("cumsum",), lambda x: ad.sum(ad.sin(ad.cumsum(x)) * x), 4),),
@@ -111,7 +116,7 @@ SPECS: list[OpSpec] = [
             ),
         ),
         lift=_lift(
-            lambda v, k: ((sort_gather(v, k) * W3).sum() ** 2 + (sort_gather(k, k) ** 3).sum()),
+            lambda v, k: (sort_gather(v, k) * W3).sum() ** 2 + (sort_gather(k, k) ** 3).sum(),
             [(3,), (3,)],
             ["real", "distinct"],
         ),
@@ -131,14 +136,15 @@ SPECS: list[OpSpec] = [
             _c(
                 "sort_scatter(g, keys)",
                 lambda g, k: sort_scatter(g, k),
-                lambda g, k: np.put_along_axis(o := np.empty_like(g), np.argsort(k, -1), g, -1)
-                or o,
+                lambda g, k: (
+                    np.put_along_axis(o := np.empty_like(g), np.argsort(k, -1), g, -1) or o
+                ),
                 [((4,), (4,)), ((2, 3), (2, 3))],
                 ("real", "distinct"),
             ),
         ),
         lift=_lift(
-            lambda g, k: ((sort_scatter(g, k) * W3).sum() ** 2 + (sort_scatter(k * k, k)).sum()),
+            lambda g, k: (sort_scatter(g, k) * W3).sum() ** 2 + (sort_scatter(k * k, k)).sum(),
             [(3,), (3,)],
             ["real", "distinct"],
         ),
@@ -155,8 +161,12 @@ SPECS: list[OpSpec] = [
     # --- composites -----------------------------------------------------------------------
     _composite(
         "moveaxis",
-        _c("moveaxis 0 -1", lambda x: ad.moveaxis(x, 0, -1), lambda x: np.moveaxis(x, 0, -1),
-           [((2, 3, 4),)]),  # fmt: skip
+        _c(
+            "moveaxis 0 -1",
+            lambda x: ad.moveaxis(x, 0, -1),
+            lambda x: np.moveaxis(x, 0, -1),
+            [((2, 3, 4),)],
+        ),
         _c(
             "moveaxis pairs",
             lambda x: ad.moveaxis(x, (0, 2), (-1, 0)),
@@ -179,24 +189,35 @@ SPECS: list[OpSpec] = [
             [((), (3,))],
         ),
     ),
-    _composite("atleast_2d", _c("atleast_2d", ad.atleast_2d, np.atleast_2d,
-                                [((),), ((3,),), ((2, 3),)])),  # fmt: skip
-    _composite("atleast_3d", _c("atleast_3d", ad.atleast_3d, np.atleast_3d,
-                                [((),), ((3,),), ((2, 3),), ((2, 1, 3),)])),  # fmt: skip
+    _composite(
+        "atleast_2d", _c("atleast_2d", ad.atleast_2d, np.atleast_2d, [((),), ((3,),), ((2, 3),)])
+    ),
+    _composite(
+        "atleast_3d",
+        _c("atleast_3d", ad.atleast_3d, np.atleast_3d, [((),), ((3,),), ((2, 3),), ((2, 1, 3),)]),
+    ),
     _composite(
         "flip",
         _c("flip", ad.flip, np.flip, [((3,),), ((2, 3),)]),
         _c("flip axis=-1", lambda x: ad.flip(x, -1), lambda x: np.flip(x, -1), [((2, 3),)]),
-        _c("flip (0, 2)", lambda x: ad.flip(x, (0, 2)), lambda x: np.flip(x, (0, 2)),
-           [((2, 3, 2),)]),  # fmt: skip
+        _c(
+            "flip (0, 2)",
+            lambda x: ad.flip(x, (0, 2)),
+            lambda x: np.flip(x, (0, 2)),
+            [((2, 3, 2),)],
+        ),
     ),
     _composite("fliplr", _c("fliplr", ad.fliplr, np.fliplr, [((2, 3),), ((2, 3, 2),)])),
     _composite("flipud", _c("flipud", ad.flipud, np.flipud, [((3,),), ((2, 3),)])),
     _composite(
         "roll",
         _c("roll 1", lambda x: ad.roll(x, 1), lambda x: np.roll(x, 1), [((4,),), ((2, 3),)]),
-        _c("roll -2 axis=1", lambda x: ad.roll(x, -2, axis=1),
-           lambda x: np.roll(x, -2, axis=1), [((2, 3),)]),  # fmt: skip
+        _c(
+            "roll -2 axis=1",
+            lambda x: ad.roll(x, -2, axis=1),
+            lambda x: np.roll(x, -2, axis=1),
+            [((2, 3),)],
+        ),
         _c(
             "roll (1, 5) axes (0, -1)",
             lambda x: ad.roll(x, (1, 5), (0, -1)),
@@ -206,16 +227,24 @@ SPECS: list[OpSpec] = [
     ),
     _composite(
         "take",
-        _c("take flat", lambda x: ad.take(x, [0, 4, 4, -1]),
-           lambda x: np.take(x, [0, 4, 4, -1]), [((2, 3),)]),  # fmt: skip
+        _c(
+            "take flat",
+            lambda x: ad.take(x, [0, 4, 4, -1]),
+            lambda x: np.take(x, [0, 4, 4, -1]),
+            [((2, 3),)],
+        ),
         _c(
             "take axis=1 2-D indices",
             lambda x: ad.take(x, [[0, 2], [1, 1]], axis=1),
             lambda x: np.take(x, [[0, 2], [1, 1]], axis=1),
             [((2, 3),)],
         ),
-        _c("take wrap", lambda x: ad.take(x, [5, -4], 0, mode="wrap"),
-           lambda x: np.take(x, [5, -4], 0, mode="wrap"), [((3,),)]),  # fmt: skip
+        _c(
+            "take wrap",
+            lambda x: ad.take(x, [5, -4], 0, mode="wrap"),
+            lambda x: np.take(x, [5, -4], 0, mode="wrap"),
+            [((3,),)],
+        ),
     ),
     _composite(
         "take_along_axis",
@@ -245,8 +274,12 @@ SPECS: list[OpSpec] = [
     _composite(
         "tile",
         _c("tile 2", lambda x: ad.tile(x, 2), lambda x: np.tile(x, 2), [((3,),), ((2, 2),)]),
-        _c("tile (2, 1, 2)", lambda x: ad.tile(x, (2, 1, 2)), lambda x: np.tile(x, (2, 1, 2)),
-           [((2, 3),)]),  # fmt: skip
+        _c(
+            "tile (2, 1, 2)",
+            lambda x: ad.tile(x, (2, 1, 2)),
+            lambda x: np.tile(x, (2, 1, 2)),
+            [((2, 3),)],
+        ),
     ),
     _composite(
         "pad",
@@ -293,29 +326,49 @@ SPECS: list[OpSpec] = [
     ),
     _composite(
         "vstack",
-        _c("vstack", lambda a, b: ad.vstack([a, b]), lambda a, b: np.vstack([a, b]),
-           [((3,), (3,)), ((2, 3), (1, 3)), ((), ())]),  # fmt: skip
+        _c(
+            "vstack",
+            lambda a, b: ad.vstack([a, b]),
+            lambda a, b: np.vstack([a, b]),
+            [((3,), (3,)), ((2, 3), (1, 3)), ((), ())],
+        ),
     ),
     _composite(
         "hstack",
-        _c("hstack", lambda a, b: ad.hstack([a, b]), lambda a, b: np.hstack([a, b]),
-           [((3,), (2,)), ((2, 3), (2, 1)), ((), ())]),  # fmt: skip
+        _c(
+            "hstack",
+            lambda a, b: ad.hstack([a, b]),
+            lambda a, b: np.hstack([a, b]),
+            [((3,), (2,)), ((2, 3), (2, 1)), ((), ())],
+        ),
     ),
     _composite(
         "dstack",
-        _c("dstack", lambda a, b: ad.dstack((a, b)), lambda a, b: np.dstack((a, b)),
-           [((3,), (3,)), ((2, 3), (2, 3))]),  # fmt: skip
+        _c(
+            "dstack",
+            lambda a, b: ad.dstack((a, b)),
+            lambda a, b: np.dstack((a, b)),
+            [((3,), (3,)), ((2, 3), (2, 3))],
+        ),
     ),
     _composite(
         "column_stack",
-        _c("column_stack", lambda a, b: ad.column_stack([a, b]),
-           lambda a, b: np.column_stack([a, b]), [((3,), (3, 2)), ((2,), (2,))]),  # fmt: skip
+        _c(
+            "column_stack",
+            lambda a, b: ad.column_stack([a, b]),
+            lambda a, b: np.column_stack([a, b]),
+            [((3,), (3, 2)), ((2,), (2,))],
+        ),
     ),
     _composite(
         "append",
         _c("append flat", ad.append, np.append, [((2, 2), (3,))]),
-        _c("append axis=0", lambda a, b: ad.append(a, b, axis=0),
-           lambda a, b: np.append(a, b, axis=0), [((2, 3), (1, 3))]),  # fmt: skip
+        _c(
+            "append axis=0",
+            lambda a, b: ad.append(a, b, axis=0),
+            lambda a, b: np.append(a, b, axis=0),
+            [((2, 3), (1, 3))],
+        ),
     ),
     _composite(
         "diagonal",
@@ -326,14 +379,22 @@ SPECS: list[OpSpec] = [
             lambda x: np.diagonal(x, -1, 2, 0),
             [((3, 2, 4),)],
         ),
-        _c("diagonal offset=1", lambda x: ad.diagonal(x, 1), lambda x: np.diagonal(x, 1),
-           [((3, 4),)]),  # fmt: skip
+        _c(
+            "diagonal offset=1",
+            lambda x: ad.diagonal(x, 1),
+            lambda x: np.diagonal(x, 1),
+            [((3, 4),)],
+        ),
     ),
     _composite(
         "trace",
         _c("trace", ad.trace, np.trace, [((3, 3),), ((2, 3),)]),
-        _c("trace offset=1 axes (1, 2)", lambda x: ad.trace(x, 1, 1, 2),
-           lambda x: np.trace(x, 1, 1, 2), [((2, 3, 3),)]),  # fmt: skip
+        _c(
+            "trace offset=1 axes (1, 2)",
+            lambda x: ad.trace(x, 1, 1, 2),
+            lambda x: np.trace(x, 1, 1, 2),
+            [((2, 3, 3),)],
+        ),
     ),
     _composite(
         "diag",
@@ -354,16 +415,18 @@ SPECS: list[OpSpec] = [
     _composite(
         "cumprod",
         _c("cumprod", ad.cumprod, np.cumprod, [((5,),), ((2, 3),)]),
-        _c("cumprod axis=1", lambda x: ad.cumprod(x, 1), lambda x: np.cumprod(x, 1),
-           [((2, 5),)]),  # fmt: skip
-        _c("cumprod axis=-3", lambda x: ad.cumprod(x, axis=-3), lambda x: np.cumprod(x, axis=-3),
-           [((3, 2, 2),)]),  # fmt: skip
+        _c("cumprod axis=1", lambda x: ad.cumprod(x, 1), lambda x: np.cumprod(x, 1), [((2, 5),)]),
+        _c(
+            "cumprod axis=-3",
+            lambda x: ad.cumprod(x, axis=-3),
+            lambda x: np.cumprod(x, axis=-3),
+            [((3, 2, 2),)],
+        ),
     ),
     _composite(
         "diff",
         _c("diff", ad.diff, np.diff, [((4,),), ((2, 3),)]),
-        _c("diff n=2 axis=0", lambda x: ad.diff(x, 2, 0), lambda x: np.diff(x, 2, 0),
-           [((4, 2),)]),  # fmt: skip
+        _c("diff n=2 axis=0", lambda x: ad.diff(x, 2, 0), lambda x: np.diff(x, 2, 0), [((4, 2),)]),
         _c(
             "diff prepend/append",
             lambda x, p: ad.diff(x, prepend=0.5, append=p),
@@ -374,10 +437,20 @@ SPECS: list[OpSpec] = [
     _composite(
         "sort",
         _c("sort", ad.sort, np.sort, [((4,),), ((2, 3),)], ("distinct",)),
-        _c("sort axis=0", lambda x: ad.sort(x, 0), lambda x: np.sort(x, 0), [((3, 2),)],
-           ("distinct",)),  # fmt: skip
-        _c("sort axis=None", lambda x: ad.sort(x, None), lambda x: np.sort(x, None),
-           [((2, 3),)], ("distinct",)),  # fmt: skip
+        _c(
+            "sort axis=0",
+            lambda x: ad.sort(x, 0),
+            lambda x: np.sort(x, 0),
+            [((3, 2),)],
+            ("distinct",),
+        ),
+        _c(
+            "sort axis=None",
+            lambda x: ad.sort(x, None),
+            lambda x: np.sort(x, None),
+            [((2, 3),)],
+            ("distinct",),
+        ),
     ),
     _composite(
         "tensordot",
@@ -388,8 +461,12 @@ SPECS: list[OpSpec] = [
             lambda a, b: np.tensordot(a, b, ([0, 2], [2, 0])),
             [((2, 3, 4), (4, 2, 2))],
         ),
-        _c("tensordot 0", lambda a, b: ad.tensordot(a, b, 0),
-           lambda a, b: np.tensordot(a, b, 0), [((2,), (3,))]),  # fmt: skip
+        _c(
+            "tensordot 0",
+            lambda a, b: ad.tensordot(a, b, 0),
+            lambda a, b: np.tensordot(a, b, 0),
+            [((2,), (3,))],
+        ),
     ),
     _composite(
         "inner",
@@ -453,3 +530,49 @@ ARRAY_FUNCTION_CALLS = {
     np.tril: lambda t: ((t,), {}),
     np.triu: lambda t: ((t,), {"k": 1}),
 }
+
+
+# --- mpmath oracle entries (tests/oracle/test_oracle_ops.py) ---------------------------------
+def _mp_sorted(*v):
+    return sorted(v)
+
+
+def _mp_scatter_sq(a, b, c):
+    """sum_j w_j x_j * x[rank_j]**2: sort_scatter(x**2, x) puts x[i]**2 at the i-th smallest."""
+    xs = [a, b, c]
+    order = sorted(range(3), key=lambda j: xs[j])
+    out = [None] * 3
+    for i, j in enumerate(order):
+        out[j] = xs[i] ** 2
+    return sum(w * x * o for w, x, o in zip((1.0, 2.0, 3.0), xs, out))
+
+
+ORACLE_ENTRIES = [
+    (
+        "einsum",
+        lambda x: (
+            ad.einsum("ij,jk,ki->", *([ad.reshape(x, (2, 2))] * 3))
+            + ad.einsum("ii", ad.reshape(x, (2, 2))) ** 2
+        ),
+        lambda a, b, c, d: a**3 + d**3 + 3 * a * b * c + 3 * b * c * d + (a + d) ** 2,
+        ((0.7, -1.3, 0.4, 1.1), (1.9, 0.4, -0.6, -1.2)),
+    ),
+    (
+        "cumsum",
+        lambda x: ad.sum(ad.cumsum(x) ** 3),
+        lambda a, b, c: a**3 + (a + b) ** 3 + (a + b + c) ** 3,
+        ((0.7, -1.3, 0.4), (1.9, 0.4, -0.6)),
+    ),
+    (
+        "sort_gather",
+        lambda x: ad.sum(ad.sort(x) ** 3 * np.array([1.0, 2.0, 3.0])),
+        lambda a, b, c: sum(w * s**3 for w, s in zip((1, 2, 3), _mp_sorted(a, b, c))),
+        ((0.7, -1.3, 0.4), (1.9, 0.4, -0.6)),
+    ),
+    (
+        "sort_scatter",
+        lambda x: ad.sum(sort_scatter(x**2, x) * x * np.array([1.0, 2.0, 3.0])),
+        _mp_scatter_sq,
+        ((0.7, -1.3, 0.4), (-0.6, 1.9, 0.4)),
+    ),
+]

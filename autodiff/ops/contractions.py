@@ -238,7 +238,9 @@ def _einsum_jvp(t, out, *xs, subscripts):
     for k, tk in enumerate(t):
         if tk is None:
             continue
-        term = apply(EINSUM, *[tk if j == k else x for j, x in enumerate(xs)], subscripts=subscripts)
+        term = apply(
+            EINSUM, *[tk if j == k else x for j, x in enumerate(xs)], subscripts=subscripts
+        )
         total = term if total is None else total + term
     return total if total is not None else zeros_like(out)
 
@@ -313,7 +315,9 @@ def _axes_pair(axes, na: int, nb: int) -> tuple[list[int], list[int]]:
     try:
         a_axes, b_axes = axes
     except (TypeError, ValueError):
-        raise ValueError(f"tensordot: axes must be an int or a pair of sequences, got {axes!r}")
+        raise ValueError(
+            f"tensordot: axes must be an int or a pair of sequences, got {axes!r}"
+        ) from None
     a_axes = [a_axes] if isinstance(a_axes, int | np.integer) else list(a_axes)
     b_axes = [b_axes] if isinstance(b_axes, int | np.integer) else list(b_axes)
     if len(a_axes) != len(b_axes):

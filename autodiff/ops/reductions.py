@@ -445,7 +445,10 @@ SORT_GATHER = declare(
         "sort_gather",
         2,
         _gather_forward,
-        vjp=lambda g, out, v, x, axis: (sort_scatter(g, x, axis) if v.requires_grad else None, None),
+        vjp=lambda g, out, v, x, axis: (
+            sort_scatter(g, x, axis) if v.requires_grad else None,
+            None,
+        ),
         jvp=lambda t, out, v, x, axis: (
             sort_gather(t[0], x, axis) if t[0] is not None else zeros_like(out)
         ),

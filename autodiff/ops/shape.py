@@ -568,7 +568,9 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0, **kwargs) -> Te
         inner = tuple(slice(int(a), int(a) + n) for n, (a, _) in zip(x.shape, pw))
         out = scatter_add(x, inner, shape)
         dtype = x.dtype if x.dtype.kind == "f" else np.float64
-        frame = np.pad(np.zeros(x.shape, dtype), pw, mode="constant", constant_values=constant_values)
+        frame = np.pad(
+            np.zeros(x.shape, dtype), pw, mode="constant", constant_values=constant_values
+        )
         return out + frame if frame.any() else out
     for axis, (a, b) in enumerate(pw):
         if a == 0 and b == 0:

@@ -24,6 +24,7 @@ from autodiff import ShapeError
 from autodiff.ops import elementwise as cmp
 from autodiff.ops.base import Op
 from autodiff.ops.elementwise import cast
+from autodiff.ops.reductions import sort_scatter
 from autodiff.ops.shape import scatter_add
 from autodiff.tensor import apply
 from bridge.arrays import ArrayCompiled
@@ -135,6 +136,11 @@ def every_op(x, w):
         + ad.sum(ad.concatenate([x[:2] ** 2, ad.sin(x)]) * ad.concatenate([x, x[2:]]))
         + ad.sum(ad.matmul(m, ad.reshape(r, (2, 2))) ** 2)
         + ad.sum(ad.sum(m, axis=0) ** 3)
+        # issue 13: scans, sorting, contractions
+        + ad.sum(ad.cumsum(m, 0) * ad.sort(m, 0) * r[:4].reshape(2, 2))
+        + ad.sum(sort_scatter(x**2, x) * r[:4])
+        + ad.einsum("ij,jk,ki->", m, m, ad.reshape(r[:4], (2, 2)))
+        + ad.einsum("i,i", x, x) * r[0]
     )
     reductions = (
         ad.max(x * r + x)
