@@ -152,8 +152,8 @@ def _sizes(spec: _Spec, shapes, text: str) -> dict[str, int]:
                 sizes[c] = int(n)
             elif n != 1 and n != m:
                 raise ShapeError(
-                    f"einsum: subscripts {text!r}: letter {c!r} has size {m} in one operand and "
-                    f"{n} in another (shapes {[tuple(s) for s in shapes]})"
+                    f"einsum: subscripts {text!r}: letter {c!r} has sizes {m} and {n} "
+                    f"(operand shapes {[tuple(s) for s in shapes]})"
                 )
     return sizes
 
