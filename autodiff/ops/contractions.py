@@ -283,7 +283,7 @@ def einsum(subscripts, *operands, optimize=True, out=None, dtype=None, **kwargs)
     >>> import numpy as np, autodiff as ad
     >>> a = ad.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     >>> ad.einsum("ij,ij->", a, a)
-    tensor(55.)
+    tensor(55., grad_fn=einsum)
     >>> ad.grad(lambda m: ad.einsum("ii", m))(np.ones((2, 2)))
     array([[1., 0.],
            [0., 1.]])
