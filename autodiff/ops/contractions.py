@@ -198,8 +198,8 @@ def _canonical(spec: _Spec, xs: list[Tensor], text: str) -> tuple[str, list[Tens
         if alone:
             ops[k] = reduce_sum(ops[k], tuple(alone))
             terms[k] = "".join(c for p, c in enumerate(terms[k]) if p not in alone)
-    # letters of the output no operand holds any more (size 1 everywhere, squeezed): none, as
-    # only axes longer than 1 elsewhere are dropped
+    # every output letter is still held: an axis is only dropped where another operand holds
+    # the letter with a longer axis
     return ",".join(terms) + "->" + spec.output, ops
 
 

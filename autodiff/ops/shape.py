@@ -604,11 +604,7 @@ def array_split(x, indices_or_sections, axis: int = 0) -> list:
     x = as_tensor(x)
     axis = _axis(axis, x.ndim, "array_split")
     bounds = _split_bounds(x.shape[axis], indices_or_sections, "array_split", equal=False)
-    if isinstance(indices_or_sections, int | np.integer):
-        pairs = list(zip(bounds[:-1], bounds[1:]))
-    else:
-        pairs = list(zip(bounds[:-1], bounds[1:]))
-    return [getitem(x, _along(x.ndim, axis, slice(a, b))) for a, b in pairs]
+    return [getitem(x, _along(x.ndim, axis, slice(a, b))) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 @composite(array_function=np.split)
