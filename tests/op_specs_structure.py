@@ -576,3 +576,16 @@ ORACLE_ENTRIES = [
         ((0.7, -1.3, 0.4), (-0.6, 1.9, 0.4)),
     ),
 ]
+
+
+# --- extreme inputs (tests/bridge/test_bridge_stability_extreme.py): the shared 4-block ---------
+EXTREME_CASES = [
+    ("cumsum", ("cumsum",), lambda x: ad.sum(ad.cumsum(x) * x[::-1])),
+    (
+        "einsum",
+        ("einsum",),
+        lambda x: ad.einsum("ij,jk->", ad.reshape(x, (2, 2)), ad.reshape(x[::-1], (2, 2))),
+    ),
+    ("sort_gather", ("sort_gather",), lambda x: ad.sum(ad.sort(x) * x)),
+    ("sort_scatter", ("sort_scatter",), lambda x: ad.sum(sort_scatter(x, x) * x[::-1])),
+]
