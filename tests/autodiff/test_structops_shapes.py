@@ -66,11 +66,11 @@ def test_sort_ties_follow_the_stable_order():
 
 def test_sort_array_lift_recomputes_the_permutation_at_each_point():
     def f(x):
-        return ad.sum(ad.sort(x) ** 2 * np.arange(1.0, 6.0))
+        return ad.sum(ad.sort(x) ** 2 * np.arange(1.0, 5.0))
 
-    traced_at = np.array([0.5, -1.0, 2.0, 0.1, 1.2])
+    traced_at = np.array([0.5, -1.0, 2.0, 0.1])
     prog = symdiff.lift(f, traced_at, mode="array")
-    other = np.array([2.0, 1.0, -1.0, 0.7, 0.0])  # another order
+    other = np.array([2.0, 1.0, -1.0, 0.7])  # another order
     assert prog.evaluate(other) == pytest.approx(float(f(ad.tensor(other)).data))
     np.testing.assert_allclose(prog.gradient().evaluate(other), ad.grad(f)(other), rtol=1e-14)
     scalar = symdiff.lift(f, traced_at, mode="auto")  # small: scalar mode
