@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -13,7 +14,10 @@ import autodiff
 
 from . import cache
 from .compiled import Compiled
+from .errors import UnsupportedExpressionError
 from .options import CODEGEN_VERSION, DERIVATIVES, check_options
+
+log = logging.getLogger("hybriddiff")
 
 # symdiff and the code generator are imported on a cache miss only: a warm start skips both.
 # SymPy itself is imported on first use, so that a warm array-mode start never loads it.
@@ -293,9 +297,27 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
             raise TypeError("compile: mode='array' compiles a callable with example arguments")
         from .arrays.compiled import compile_array
 
-        return compile_array(
-            f, *example_args, target=target, dtype=dtype, kinds=kinds, params=params
-        )
+        try:
+            return compile_array(
+                f, *example_args, target=target, dtype=dtype, kinds=kinds, params=params
+            )
+        except UnsupportedExpressionError as exc:
+            graph = getattr(exc, "graph", None)
+            if mode == "array" or exc.target != "array" or graph is None:
+                raise
+            # mode="auto": an op without an array-mode emitter compiles the element-wise
+            # formulas instead, when they are small enough (else the error stands)
+            from symdiff.array_lift import AUTO_SCALAR_TERMS, estimate_scalar_terms
+
+            terms = estimate_scalar_terms(graph)
+            if terms > AUTO_SCALAR_TERMS:
+                raise UnsupportedExpressionError(
+                    exc.names,
+                    "array",
+                    f"no array-mode emitter, and the element-wise formulas of mode='scalar' "
+                    f"would hold about {terms} terms; pass mode='scalar' to build them anyway",
+                ) from None
+            log.info("compile: %s; falling back to scalar mode", exc)
     problem = _problem(f, example_args, wrt, params, names, guards)
     guard_request = problem.guard_request()
     key = problem.key(target, dtype, kinds)

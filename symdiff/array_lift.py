@@ -102,6 +102,16 @@ def estimate_scalar_terms(graph: Graph) -> int:
         elif name in _REDUCTIONS:
             width = operands[0].size // max(node.size, 1)
             s = width * sizes[0] + 1
+        elif name == "einsum":  # one product per combination of the summed letters
+            width = _einsum_width(node, operands)
+            s = width * (sum(sizes) + 1)
+        elif name == "cumsum":  # up to n terms per element
+            width = int(operands[0].shape[node.params["axis"]])
+            s = width * sizes[0] + 1
+        elif name in ("sort_gather", "sort_scatter"):  # n Piecewise of n - 1 comparisons each
+            n = int(operands[0].shape[node.params["axis"]]) if operands[0].shape else 1
+            width = n * n
+            s = width * (sizes[0] + sizes[1]) + 1
         elif node.op.sympy == STRUCTURAL or name in ("reshape", "transpose", "getitem"):
             width, s = 0, max(sizes, default=1)
         else:
@@ -109,6 +119,15 @@ def estimate_scalar_terms(graph: Graph) -> int:
         per_element[i] = s
         total += node.size * min(s, _SHARED + width)
     return int(total)
+
+
+def _einsum_width(node: Node, operands: list[Node]) -> int:
+    """The number of products per output element of a canonical einsum node."""
+    ins, out = node.params["subscripts"].split("->")
+    sizes: dict[str, int] = {}
+    for term, o in zip(ins.split(","), operands):
+        sizes.update(zip(term, (int(n) for n in o.shape)))
+    return int(np.prod([n for c, n in sizes.items() if c not in out], dtype=np.int64))
 
 
 # --- printing entries -----------------------------------------------------------------------------
@@ -249,6 +268,8 @@ class _Namer:
             text, kind = f"{op}({args[0]}{extra})", "reduction"
         elif op == "matmul":
             text, kind = f"{args[0]} @ {args[1]}", "contraction"
+        elif op == "einsum":
+            text, kind = f"einsum({p['subscripts']!r}, {', '.join(args)})", "contraction"
         else:
             params = [f"{k}={_short(v)}" for k, v in p.items()]
             text, kind = f"{op}({', '.join(args + params)})", "op"

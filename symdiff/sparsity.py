@@ -23,7 +23,10 @@ Hessian pattern of SparseConnectivityTracer.jl. Every op is classified once, in
   eigvalsh, svd, svdvals, pinv): every output element of batch entry ``b`` depends
   nonlinearly on every entry of the operands' matrices of entry ``b`` (dense per matrix,
   block-diagonal over the batch);
-* ``mul``, ``div``, ``pow``, ``matmul``, ``prod``: bilinear / multilinear rules
+* ``cumsum``: a lower-triangular grouping along the axis; ``sort`` (``sort_gather`` /
+  ``sort_scatter``): each element depends on its whole slice of the values (the keys carry no
+  derivative); both linear;
+* ``mul``, ``div``, ``pow``, ``matmul``, ``einsum``, ``prod``: bilinear / multilinear rules
   (``H |= D_a^T D_b + D_b^T D_a``; ``a / b = a * (1/b)``; ``pow`` per element of a constant
   exponent, where ``x**0`` and ``x**1`` contribute nothing; ``prod`` pairs distinct factors,
   so ``prod(x)`` has a zero diagonal).
@@ -126,6 +129,11 @@ HESSIAN_RULES: dict[str, str] = {
     "svd": "matrix",
     "svdvals": "matrix",
     "pinv": "matrix",
+    # scans, sorting and contractions
+    "cumsum": "cumsum",
+    "sort_gather": "sort",
+    "sort_scatter": "sort",
+    "einsum": "einsum",
 }
 
 _DTYPE = np.float64  # counts stay exact (prod needs them); patterns are normalised to 1
@@ -492,6 +500,81 @@ def _rule_matrix(state, node):
     size = int(np.prod(node.shape, dtype=np.int64))
     entry = np.arange(size, dtype=np.int64) // max(size // max(nbatch, 1), 1)
     return _select(union, entry)
+def _rule_cumsum(state, node):
+    """Output (..., i, ...) depends on the inputs (..., j, ...) with j <= i along ``axis``."""
+    (i,) = node.inputs
+    d = state.D[i]
+    if d is None:
+        return None
+    shape = state.nodes[i].shape
+    axis = node.params["axis"]
+    idx = np.moveaxis(_arange(shape), axis, -1)
+    n = shape[axis]
+    lower_i, lower_j = np.tril_indices(n)
+    rows, cols = idx[..., lower_i].ravel(), idx[..., lower_j].ravel()
+    size = int(np.prod(shape, dtype=np.int64))
+    lower = sps.csr_matrix((np.ones(rows.size, _DTYPE), (rows, cols)), shape=(size, size))
+    return _ones(lower @ d)
+
+
+def _rule_sort(state, node):
+    """sort_gather / sort_scatter: linear in the values, each output element depending on
+    the whole slice along ``axis``; the keys carry no derivative."""
+    v = node.inputs[0]
+    d = state.dep(v, node.shape)
+    if d is None:
+        return None
+    shape = tuple(node.shape)
+    axis = node.params["axis"]
+    keep = tuple(1 if k == axis else n for k, n in enumerate(shape))
+    groups = np.broadcast_to(_arange(keep), shape).ravel()
+    per_group = _ones(_grouping(groups, int(np.prod(keep, dtype=np.int64))) @ d)
+    return _select(per_group, groups)
+
+
+def _rule_einsum(state, node):
+    """Multilinear: the matmul rule over the grid of all letters of the subscripts."""
+    ins, out = node.params["subscripts"].split("->")
+    terms = ins.split(",")
+    deps = [state.D[i] for i in node.inputs]
+    if all(d is None for d in deps):
+        return None
+    sizes: dict[str, int] = {}
+    for term, i in zip(terms, node.inputs):
+        for c, n in zip(term, state.nodes[i].shape):
+            sizes[c] = int(n)
+    letters = sorted(sizes)
+    grid = tuple(sizes[c] for c in letters)
+
+    def flat(term: str, shape) -> np.ndarray:
+        a = _arange(tuple(shape))
+        if term:
+            a = np.transpose(a, sorted(range(len(term)), key=lambda p: letters.index(term[p])))
+        kept = [sizes[c] if c in term else 1 for c in letters]
+        return np.broadcast_to(a.reshape(kept), grid).ravel()
+
+    groups = flat(out, node.shape)
+    keep = np.ones(groups.size, dtype=bool)
+    index = []
+    for term, i in zip(terms, node.inputs):
+        idx = flat(term, state.nodes[i].shape)
+        value = state.const_value(i)
+        if value is not None:
+            keep &= value.ravel()[idx] != 0
+        index.append(idx)
+    groups = groups[keep]
+    picked = [_select(d, idx[keep]) if d is not None else None for d, idx in zip(deps, index)]
+    present = [p for p in picked if p is not None]
+    if state.live[node.index]:
+        for a in range(len(picked)):
+            for b in range(a + 1, len(picked)):
+                if picked[a] is not None and picked[b] is not None:
+                    state.add_h(picked[a], picked[b])
+    total = present[0]
+    for p in present[1:]:
+        total = total + p
+    out_size = int(np.prod(node.shape, dtype=np.int64))
+    return _ones(_grouping(groups, out_size) @ total)
 
 
 def _rule_unknown(state, node):
@@ -522,6 +605,9 @@ _RULES: dict[str, Callable] = {
     "prod": _rule_prod,
     "matmul": _rule_matmul,
     "matrix": _rule_matrix,
+    "cumsum": _rule_cumsum,
+    "sort": _rule_sort,
+    "einsum": _rule_einsum,
 }
 
 

@@ -1098,7 +1098,7 @@ def eager_cases(*, composite: bool | None = None) -> list[tuple[str, Case]]:
 
 def lift_rows() -> dict[str, LiftRow]:
     """Op name -> its lift row (primitives; composites lift through them)."""
-    return {s.name: s.lift for s in SPECS if s.lift is not None}
+    return {s.name: s.lift for s in ALL_SPECS if not s.composite and s.lift is not None}
 
 
 def compile_rows() -> list[Row]:
@@ -1108,7 +1108,11 @@ def compile_rows() -> list[Row]:
 
 def compile_reasons() -> dict[str, str]:
     """Op name -> why it has no compile row of its own."""
-    return {s.name: s.reasons["compile"] for s in SPECS if "compile" in s.reasons}
+    return {
+        s.name: s.reasons["compile"]
+        for s in ALL_SPECS
+        if not s.composite and "compile" in s.reasons
+    }
 
 
 def kinks() -> list[tuple[str, Kink]]:

@@ -6,9 +6,9 @@ import builtins
 
 import numpy as np
 
-from ..tensor import Tensor, apply, as_tensor
-from .base import Op
-from .builders import declare
+from ..tensor import Tensor, _operands, apply, as_tensor
+from .base import STRUCTURAL, Op
+from .builders import declare, zeros_like
 from .elementwise import exp, log, sqrt, where
 from .shape import broadcast_to, reshape, transpose
 from .surface import composite, surface
@@ -274,3 +274,243 @@ def log_softmax(x, axis=-1) -> Tensor:
     """Logarithm of softmax along ``axis``, computed stably as ``x - logsumexp(x)``."""
     x = as_tensor(x)
     return x - logsumexp(x, axis, keepdims=True)
+
+
+# --- scans, differences and sorting ---------------------------------------------------------
+def _flip_axis(g: Tensor, axis: int) -> Tensor:
+    from .shape import getitem
+
+    return getitem(g, (slice(None),) * axis + (slice(None, None, -1),))
+
+
+CUMSUM = declare(
+    Op(
+        "cumsum",
+        1,
+        lambda x, axis: np.cumsum(x, axis=axis),
+        vjp=lambda g, out, x, axis: (_flip_axis(cumsum(_flip_axis(g, axis), axis), axis),),
+        jvp=lambda t, out, x, axis: cumsum(t[0], axis),
+        sympy=STRUCTURAL,  # numpy.cumsum adds SymPy objects
+        doc="Cumulative sum along ``axis``.",
+    ),
+    wrapper=False,
+)
+
+
+def _scan_axis(x, axis, who: str) -> tuple[Tensor, int]:
+    x = as_tensor(x)
+    if axis is None:
+        return reshape(x, (-1,)), 0
+    axes = normalize_axis(axis, x.ndim, who)
+    if axes is None or len(axes) != 1 or x.ndim == 0:
+        raise ValueError(f"{who}: axis must be one integer for a tensor of shape {x.shape}")
+    return x, axes[0]
+
+
+@surface(CUMSUM, methods=True, array_function=np.cumsum)
+def cumsum(x, axis=None, dtype=None) -> Tensor:
+    """Cumulative sum along ``axis`` (of the flattened tensor by default), as ``numpy.cumsum``.
+
+    A primitive whose cotangent is the reversed cumulative sum of the cotangent.
+
+    Examples
+    --------
+    >>> import numpy as np, autodiff as ad
+    >>> ad.grad(lambda x: ad.cumsum(x)[1])(np.ones(3))
+    array([1., 1., 0.])
+    """
+    x, axis = _scan_axis(x, axis, "cumsum")
+    if dtype is not None:
+        x = x.astype(dtype)
+    return apply(CUMSUM, x, axis=axis)
+
+
+@composite(methods=True, array_function=np.cumprod)
+def cumprod(x, axis=None, dtype=None) -> Tensor:
+    """Cumulative product along ``axis`` (of the flattened tensor by default), as
+    ``numpy.cumprod``.
+
+    Computed as a parallel prefix scan (Hillis-Steele: ``log2(n)`` rounds of slices,
+    multiplications and a concatenation, O(n log n) work) of multiplications only, so every
+    derivative is exact where entries are zero (no division by ``x``), and lift and both
+    compile modes see ordinary products.
+
+    Examples
+    --------
+    >>> import numpy as np, autodiff as ad
+    >>> ad.grad(lambda x: ad.cumprod(x)[-1])(np.array([2.0, 0.0, 3.0]))
+    array([0., 6., 0.])
+    """
+    from .shape import concatenate, getitem
+
+    x, axis = _scan_axis(x, axis, "cumprod")
+    if dtype is not None:
+        x = x.astype(dtype)
+    n = x.shape[axis]
+    k = 1
+    head = (slice(None),) * axis
+    while k < n:
+        first = getitem(x, head + (slice(0, k),))
+        rest = getitem(x, head + (slice(k, None),)) * getitem(x, head + (slice(0, n - k),))
+        x = concatenate([first, rest], axis)
+        k *= 2
+    return x
+
+
+@composite(array_function=np.diff)
+def diff(x, n: int = 1, axis: int = -1, prepend=None, append=None) -> Tensor:
+    """The ``n``-th discrete difference along ``axis``, as ``numpy.diff`` (``prepend`` /
+    ``append`` values are joined first; a scalar is broadcast to one slice)."""
+    from .shape import concatenate, getitem
+
+    x = as_tensor(x)
+    if x.ndim == 0:
+        raise ValueError("diff: needs at least 1 dimension, got a 0-d tensor")
+    if int(n) < 0:
+        raise ValueError(f"diff: order n must be non-negative, got {n}")
+    (axis,) = normalize_axis(axis, x.ndim, "diff")
+    if prepend is not None or append is not None:
+        parts = []
+        for extra in (prepend, x, append):
+            if extra is None:
+                continue
+            extra = _operands((x, extra))[1]  # a number keeps x's float dtype (weak typing)
+            if extra.ndim == 0:
+                shape = x.shape[:axis] + (1,) + x.shape[axis + 1 :]
+                extra = broadcast_to(extra, shape)
+            parts.append(extra)
+        x = concatenate(parts, axis)
+    head = (slice(None),) * axis
+    for _ in range(int(n)):
+        x = getitem(x, head + (slice(1, None),)) - getitem(x, head + (slice(None, -1),))
+    return x
+
+
+# Sorting is two linear primitives of a value tensor ``v`` and a key tensor ``x``:
+# sort_gather(v, x) takes ``v`` in the order that sorts ``x`` (stable), sort_scatter is its
+# transpose (puts ``g`` back where the sorted keys came from). The key carries no derivative
+# (the permutation is piecewise constant), so sort(x) = sort_gather(x, x) has the permutation
+# as its Jacobian; each is the other's VJP, so every order works. Because the key is an input
+# of the recorded op - not a permutation frozen at trace time - replays of the graph (the
+# array lift's gradient programs) recompute the permutation at each point. Symbolically the
+# rank of x_j is ``sum_k [x_k < x_j] (+ earlier ties)``, and output i picks the element of
+# rank i with a Piecewise indicator, so lifted formulas are exact wherever keys do not tie.
+def _rank_indicators(ns, keys: list) -> list[list]:
+    """``P[i][j]``: 1 where key j has rank i in a stable sort, as SymPy Piecewise."""
+    n = len(keys)
+    ranks = []
+    for j in range(n):
+        terms = [
+            ns.Piecewise((1, keys[k] <= keys[j] if k < j else keys[k] < keys[j]), (0, True))
+            for k in range(n)
+            if k != j
+        ]
+        ranks.append(ns.Add(*terms))
+    return [[ns.Piecewise((1, ns.Eq(ranks[j], i)), (0, True)) for j in range(n)] for i in range(n)]
+
+
+def _sort_sympy(transpose_: bool):
+    def rule(ns, v, x, axis):
+        vm = np.moveaxis(np.asarray(v, dtype=object), axis, -1)
+        xm = np.moveaxis(np.asarray(x, dtype=object), axis, -1)
+        out = np.empty(vm.shape, dtype=object)
+        for idx in np.ndindex(*vm.shape[:-1]):
+            p = _rank_indicators(ns, list(xm[idx]))
+            vals = list(vm[idx])
+            n = len(vals)
+            for i in range(n):
+                if transpose_:
+                    out[idx + (i,)] = ns.Add(*[p[j][i] * vals[j] for j in range(n)])
+                else:
+                    out[idx + (i,)] = ns.Add(*[p[i][j] * vals[j] for j in range(n)])
+        return np.moveaxis(out, -1, axis)
+
+    return rule
+
+
+def _gather_forward(v, x, axis):
+    perm = np.argsort(x, axis=axis, kind="stable")
+    return np.take_along_axis(np.broadcast_to(v, x.shape), perm, axis=axis)
+
+
+def _scatter_forward(g, x, axis):
+    perm = np.argsort(x, axis=axis, kind="stable")
+    out = np.empty(x.shape, dtype=np.result_type(g))
+    np.put_along_axis(out, perm, np.broadcast_to(g, x.shape), axis=axis)
+    return out
+
+
+SORT_GATHER = declare(
+    Op(
+        "sort_gather",
+        2,
+        _gather_forward,
+        vjp=lambda g, out, v, x, axis: (
+            sort_scatter(g, x, axis) if v.requires_grad else None,
+            None,
+        ),
+        jvp=lambda t, out, v, x, axis: (
+            sort_gather(t[0], x, axis) if t[0] is not None else zeros_like(out)
+        ),
+        sympy=_sort_sympy(False),
+        doc="``v`` taken along ``axis`` in the (stable) order that sorts ``x``.",
+    ),
+    wrapper=False,
+)
+SORT_SCATTER = declare(
+    Op(
+        "sort_scatter",
+        2,
+        _scatter_forward,
+        vjp=lambda g, out, v, x, axis: (sort_gather(g, x, axis) if v.requires_grad else None, None),
+        jvp=lambda t, out, v, x, axis: (
+            sort_scatter(t[0], x, axis) if t[0] is not None else zeros_like(out)
+        ),
+        sympy=_sort_sympy(True),
+        doc="``g`` put back along ``axis`` where the sorted elements of ``x`` came from.",
+    ),
+    wrapper=False,
+)
+
+
+def _key_pair(v, x, axis, who):
+    v, x = as_tensor(v), as_tensor(x)
+    if v.shape != x.shape:
+        raise ValueError(f"{who}: values {v.shape} and keys {x.shape} need the same shape")
+    (axis,) = normalize_axis(axis, x.ndim, who) if x.ndim else (0,)
+    return v, x, axis
+
+
+@surface(SORT_GATHER, export=False)
+def sort_gather(v, x, axis: int = -1) -> Tensor:
+    """``v`` taken along ``axis`` in the (stable) order that sorts ``x``."""
+    v, x, axis = _key_pair(v, x, axis, "sort_gather")
+    return apply(SORT_GATHER, v, x, axis=axis)
+
+
+@surface(SORT_SCATTER, export=False)
+def sort_scatter(g, x, axis: int = -1) -> Tensor:
+    """``g`` put back along ``axis`` where the sorted elements of ``x`` came from."""
+    g, x, axis = _key_pair(g, x, axis, "sort_scatter")
+    return apply(SORT_SCATTER, g, x, axis=axis)
+
+
+@composite(array_function=np.sort)
+def sort(x, axis=-1, kind=None, order=None, *, stable=None) -> Tensor:
+    """Sorted copy along ``axis`` (of the flattened tensor for ``axis=None``), as
+    ``numpy.sort``; the gradient goes back through the sorting permutation (stable for ties).
+
+    Examples
+    --------
+    >>> import numpy as np, autodiff as ad
+    >>> ad.grad(lambda x: ad.sort(x)[0] * 10 + ad.sort(x)[-1])(np.array([3.0, 1.0, 2.0]))
+    array([ 1., 10.,  0.])
+    """
+    if order is not None:
+        raise ValueError("sort: order= (structured arrays) is not supported")
+    x = as_tensor(x)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    if x.ndim == 0:
+        raise ValueError("sort: cannot sort a 0-d tensor along an axis (use axis=None)")
+    return sort_gather(x, x, axis)

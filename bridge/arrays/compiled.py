@@ -27,7 +27,7 @@ from autodiff.graph import graph_of, trace_graph
 from .. import cache
 from ..dask_support import is_dask_array
 from ..options import CODEGEN_VERSION
-from .program import Program, plan
+from .program import Program, plan, unsupported
 
 ARRAY_VERSION = "1"  # bump when generated array code changes (with emit.ARRAY_CODEGEN_VERSION)
 
@@ -172,6 +172,13 @@ def compile_array(
         )
     request = _Request(f, example_args, params, dtype)
     graph = request.trace("value")
+    missing = unsupported(graph)
+    if missing:  # before tracing derivatives: name the op at once
+        from ..errors import UnsupportedExpressionError
+
+        error = UnsupportedExpressionError(missing, "array", "no array-mode emitter")
+        error.graph = graph  # compile(mode="auto") estimates the scalar fallback from it
+        raise error
     fp = graph.fingerprint()
     key = _key(target, dtype, kinds, [fp])
     known = cache.lookup(key)

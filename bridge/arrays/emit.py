@@ -279,6 +279,12 @@ class _Kernel:
             self.set_array(k, f"np.concatenate(({parts},), axis={axis})")
         elif name == "matmul":
             self._matmul(k)
+        elif name == "cumsum":
+            self._cumsum(k)
+        elif name in ("sort_gather", "sort_scatter"):
+            self._sort(k)
+        elif name == "einsum":
+            self._einsum(k)
         else:
             self._reduce(k)
 
@@ -351,6 +357,70 @@ class _Kernel:
         b3 = f"np.ascontiguousarray(np.broadcast_to({self.array(b)}, {fb}))"
         b3 += f".reshape(({nb}, {sb[-2]}, {sb[-1]}))"
         self.set_array(k, f"_bmm({a3}, {b3}).reshape({_tuple(shape)})")
+
+    def _three(self, o: int, shape: tuple[int, ...], axis: int) -> str:
+        """Node ``o`` (broadcast to ``shape``) as a contiguous (pre, n, post) array."""
+        pre = int(np.prod(shape[:axis], dtype=np.int64))
+        post = int(np.prod(shape[axis + 1 :], dtype=np.int64))
+        if o in self.scalar or o in self.p.inline:
+            dt = _np_dtype(self.nodes[o].dtype)
+            code = f"np.full({_tuple(shape)}, {self.scalar_code(o)}, {dt})"
+        elif tuple(self.nodes[o].shape) != shape:
+            code = f"np.ascontiguousarray(np.broadcast_to({self.array(o)}, {_tuple(shape)}))"
+        else:
+            code = self.contiguous(o)
+        return f"{code}.reshape(({pre}, {shape[axis]}, {post}))"
+
+    def _cumsum(self, k: int) -> None:
+        node = self.nodes[k]
+        shape, axis = tuple(node.shape), int(node.params["axis"])
+        self.set_array(
+            k, f"_cumsum3({self._three(node.inputs[0], shape, axis)}).reshape({_tuple(shape)})"
+        )
+
+    def _sort(self, k: int) -> None:
+        node = self.nodes[k]
+        shape, axis = tuple(node.shape), int(node.params["axis"])
+        v, x = (self._three(o, shape, axis) for o in node.inputs)
+        scatter = node.op.name == "sort_scatter"
+        self.set_array(k, f"_sort3({v}, {x}, {scatter}).reshape({_tuple(shape)})")
+
+    def _einsum(self, k: int) -> None:
+        """A loop nest over every letter: output letters outside (``prange`` on the first for
+        ``target="parallel"``: each iteration writes its own elements), summed letters inside."""
+        node = self.nodes[k]
+        ins, out = node.params["subscripts"].split("->")
+        terms = ins.split(",")
+        sizes: dict[str, int] = {}
+        for term, o in zip(terms, node.inputs):
+            for c, n in zip(term, self.nodes[o].shape):
+                sizes[c] = int(n)
+        order = list(out) + sorted(c for c in sizes if c not in out)
+        var = {c: f"j{k}_{p}" for p, c in enumerate(order)}
+        factors = []
+        for term, o in zip(terms, node.inputs):
+            if not term or o in self.scalar or o in self.p.inline:  # one element
+                factors.append(self.scalar_code(o))
+            else:
+                factors.append(f"{self.array(o)}[{', '.join(var[c] for c in term)}]")
+        product = " * ".join(factors)
+        dt = _np_dtype(node.dtype)
+        acc = f"acc{k}"
+        if out:
+            self.set_array(k, f"np.zeros({_tuple(node.shape)}, {dt})")
+            target = f"a{k}[{', '.join(var[c] for c in out)}]"
+        else:
+            self.emit(f"{acc} = {dt}(0)")
+        indent = ""
+        for p, c in enumerate(order):
+            parallel = p == 0 and out and self.target == "parallel"
+            self.emit(f"{indent}for {var[c]} in {'prange' if parallel else 'range'}({sizes[c]}):")
+            indent += "    "
+        if out:
+            self.emit(f"{indent}{target} += {product}")
+        else:
+            self.emit(f"{indent}{acc} += {product}")
+            self.set_scalar(k, acc)
 
     def _reduce(self, k: int) -> None:
         node = self.nodes[k]
@@ -432,7 +502,8 @@ def generate(
             "import numpy as np",
             "from numba import njit, prange",
             "",
-            "from bridge.arrays.runtime import _bmm, _rmax, _rprod, _rshift, _rsum, _scatter",
+            "from bridge.arrays.runtime import (_bmm, _cumsum3, _rmax, _rprod, _rshift, _rsum, "
+            "_scatter, _sort3)",
             "",
             "ARRAY_MODULE = True",
             f"TARGET = {target!r}",

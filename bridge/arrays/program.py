@@ -32,7 +32,10 @@ ELEMENTWISE = frozenset(
     }
 )  # fmt: skip
 REDUCTIONS = frozenset({"sum", "max", "min", "prod", "stable_shift"})
-STRUCTURE = frozenset({"reshape", "transpose", "getitem", "scatter_add", "concatenate", "matmul"})
+STRUCTURE = frozenset(
+    {"reshape", "transpose", "getitem", "scatter_add", "concatenate", "matmul", "cumsum",
+     "sort_gather", "sort_scatter", "einsum"}
+)  # fmt: skip
 SUPPORTED = ELEMENTWISE | REDUCTIONS | STRUCTURE
 
 

@@ -123,3 +123,32 @@ def _bmm(a, b):
     for i in range(a.shape[0]):
         out[i] = np.dot(a[i], b[i])
     return out
+
+
+@njit(cache=True, error_model="numpy")
+def _cumsum3(a):
+    """Cumulative sums along the middle axis of ``a`` (pre, n, post), sequentially (as NumPy)."""
+    out = np.empty_like(a)
+    for p in range(a.shape[0]):
+        for q in range(a.shape[2]):
+            acc = a[p, 0, q] * 0
+            for i in range(a.shape[1]):
+                acc += a[p, i, q]
+                out[p, i, q] = acc
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def _sort3(v, x, scatter):
+    """Along the middle axis of (pre, n, post) arrays: ``v`` in the stable order that sorts
+    ``x`` (gather), or ``v`` put back where the sorted keys came from (``scatter``)."""
+    out = np.empty_like(v)
+    for p in range(v.shape[0]):
+        for q in range(v.shape[2]):
+            perm = np.argsort(x[p, :, q], kind="mergesort")
+            for i in range(v.shape[1]):
+                if scatter:
+                    out[p, perm[i], q] = v[p, i, q]
+                else:
+                    out[p, i, q] = v[p, perm[i], q]
+    return out

@@ -24,6 +24,7 @@ from autodiff import ShapeError
 from autodiff.ops import elementwise as cmp
 from autodiff.ops.base import Op
 from autodiff.ops.elementwise import cast
+from autodiff.ops.reductions import sort_scatter
 from autodiff.ops.shape import scatter_add
 from autodiff.tensor import apply
 from bridge.arrays import ArrayCompiled
@@ -135,6 +136,10 @@ def every_op(x, w):
         + ad.sum(ad.concatenate([x[:2] ** 2, ad.sin(x)]) * ad.concatenate([x, x[2:]]))
         + ad.sum(ad.matmul(m, ad.reshape(r, (2, 2))) ** 2)
         + ad.sum(ad.sum(m, axis=0) ** 3)
+        # issue 13: scans, sorting, contractions (one of each: numba time grows with loops)
+        + ad.sum(ad.cumsum(x) * ad.sort(x) * r)
+        + ad.sum(sort_scatter(x * x, x) * r)
+        + ad.einsum("ij,jk,ki->", m, m, ad.reshape(r, (2, 2)))
     )
     reductions = (
         ad.max(x * r + x)

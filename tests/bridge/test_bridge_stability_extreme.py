@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -241,6 +243,13 @@ LITERAL = {
     "logsumexp": "lifts to log(exp(x0) + ...): the float64 lambdify of it overflows",
     "softmax": "lifts to exp(x_i) / sum(exp(x_j)): the float64 lambdify of it overflows",
 }
+# Families of ops (tests/op_specs_<area>.py) add cases as ``EXTREME_CASES``: tuples of
+# (label, ops, fn[, points]); without points, the shared extreme block ``_BLOCK``.
+import op_specs  # noqa: E402, F401  (first: it imports the area modules)
+
+for _path in sorted(Path(__file__).parents[1].glob("op_specs_*.py")):
+    for _c in getattr(import_module(_path.stem), "EXTREME_CASES", ()):
+        CASES.append(Case(_c[0], tuple(_c[1]), _c[2], tuple(_c[3]) if len(_c) > 3 else _BLOCK))
 IDS = [c.label for c in CASES]
 
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
 
 import mpmath
 import numpy as np
@@ -231,6 +233,15 @@ def test_every_differentiable_op_has_an_oracle_entry():
     have = {e.op for e in ENTRIES}
     missing = differentiable - have
     assert not missing, f"differentiable ops without an mpmath oracle entry: {sorted(missing)}"
+
+
+# Families of ops (tests/op_specs_<area>.py) add entries as ``ORACLE_ENTRIES``: tuples of
+# (op, fn, mpmath oracle, points). op_specs first: it imports them (no circular import).
+import op_specs  # noqa: E402, F401
+
+for _path in sorted(Path(__file__).parents[1].glob("op_specs_*.py")):
+    ENTRIES += [Entry(*e) for e in getattr(import_module(_path.stem), "ORACLE_ENTRIES", ())]
+SIZES = [len(e.points[0]) for e in ENTRIES]
 
 
 def _oracle(entry: Entry, point) -> tuple[float, np.ndarray, np.ndarray]:
