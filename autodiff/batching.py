@@ -478,6 +478,47 @@ for _op, _rule in (
     register_rule(_op, _rule)
 
 
+def getitem_batched_index(x: Tensor, index: Any) -> Tensor:
+    """``x[index]`` inside vmap where ``index`` holds batched integer tensors (a different
+    index per example, e.g. ``logits[label]``): one-hot rows times ``x``, so the logical graph
+    records ordinary ops (an equality, a cast, a matrix product) and differentiates."""
+    from .ops.elementwise import cast, equal, where
+
+    items = index if isinstance(index, tuple) else (index,)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(as_array(x))
+    if len(items) > x.ndim or not all(
+        isinstance(i, Tensor | np.ndarray | list | int | np.integer) for i in items
+    ):
+        raise IndexError(
+            f"vmap: x[index] with a batched index tensor supports integer index tensors for "
+            f"the leading axes only (got {len(items)} entries with slices or None for a tensor "
+            f"of shape {x.shape}); use ad.where or a one-hot product for other cases"
+        )
+    k = len(items)
+    lead = x.shape[:k]
+    flat = None
+    stride = 1
+    for i, n in reversed(list(zip(items, lead))):
+        t = i if isinstance(i, Tensor) else Tensor._wrap(np.asarray(i))
+        if t.dtype.kind not in "iu":
+            raise IndexError(f"vmap: an index tensor must hold integers, got dtype {t.dtype}")
+        values = t.data
+        if values.size and (values.min() < -n or values.max() >= n):
+            raise IndexError(
+                f"vmap: index out of range for axis of length {n} in x[index] (shape {x.shape})"
+            )
+        t = where(t < 0, t + n, t)
+        flat = t * stride if flat is None else flat + t * stride
+        stride *= n
+    total = int(np.prod(lead, dtype=np.int64))
+    positions = Tensor._wrap(np.arange(total))
+    shape = flat.shape
+    onehot = cast(equal(_sh.reshape(flat, shape + (1,)), positions), x.dtype)
+    rest = x.shape[k:]
+    rows = _la.matmul(_sh.reshape(onehot, (-1, total)), _sh.reshape(x, (total, -1)))
+    return _sh.reshape(rows, shape + rest)
+
+
 # --- vmap -----------------------------------------------------------------------------------
 def _check_axes_spec(spec: Any, what: str) -> None:
     for leaf in _tree.leaves(spec, none_is_leaf=True):
