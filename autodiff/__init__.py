@@ -42,7 +42,8 @@ __all__ = [
     "ConversionError", "ShapeError", "Tensor", "as_tensor", "stop_gradient", "tensor",
     "__version__",
     "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "hessian", "hvp",
-    "derivative", "gradients", "graph", "tree", "vmap", "PerformanceWarning", "Graph", "Node", "graph_of", "trace_graph",
+    "derivative", "gradients", "graph", "Graph", "Node", "graph_of", "trace_graph",
+    "vmap", "tree", "PerformanceWarning",
     "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
     *_OPS,
 ]  # fmt: skip

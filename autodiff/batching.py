@@ -439,8 +439,10 @@ def _scatter_add(op, args, mapped, params, size):
         perm = tuple(range(1, moved + 1)) + (0,) + tuple(range(moved + 1, g.ndim))
         g = apply(_sh.TRANSPOSE, g, axes=perm)
     return apply(
-        op, g, index=_batched_index(index), shape=(g.shape[0 if moved is None else moved],)
-        + tuple(params["shape"])
+        op,
+        g,
+        index=_batched_index(index),
+        shape=(g.shape[0 if moved is None else moved],) + tuple(params["shape"]),
     )
 
 
@@ -575,8 +577,9 @@ def vmap(
         raise TypeError(f"vmap: f must be callable, got {type(f).__name__}")
     _check_axes_spec(in_axes, "in_axes")
     _check_axes_spec(out_axes, "out_axes")
-    if axis_size is not None and (isinstance(axis_size, bool) or int(axis_size) != axis_size
-                                  or axis_size < 0):
+    if axis_size is not None and (
+        isinstance(axis_size, bool) or int(axis_size) != axis_size or axis_size < 0
+    ):
         raise ValueError(f"vmap: axis_size must be a non-negative int, got {axis_size!r}")
     name = getattr(f, "__name__", type(f).__name__)
 
@@ -685,7 +688,8 @@ def _unbatch(out: Any, out_axes: Any, level: int, size: int, name: str) -> Any:
         elif isinstance(leaf, Tensor | np.ndarray | np.generic | float | int | bool):
             t = _as_operand(leaf)
             value = apply(
-                _sh.BROADCAST_TO, apply(_sh.RESHAPE, t, shape=(1,) + t.shape),
+                _sh.BROADCAST_TO,
+                apply(_sh.RESHAPE, t, shape=(1,) + t.shape),
                 shape=(size,) + t.shape,
             )
         else:

@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from .engine import gradients, push_along, toposort
-from .grad_mode import active_transforms, enable_grad, is_grad_enabled, set_grad_enabled, tracing
 from . import tree
 from .batching import fresh_leaf, vmap
+from .engine import gradients, push_along, toposort
+from .grad_mode import active_transforms, enable_grad, is_grad_enabled, set_grad_enabled, tracing
 from .ops.elementwise import cast
 from .ops.shape import reshape, transpose
 from .tensor import Tensor, _complex_error, as_array
@@ -185,7 +185,9 @@ class _Trace:
             out, self.aux = out
         self.raw = out
         leaves, self.out_def = tree.flatten(out)
-        self.out_leaves = [o if isinstance(o, Tensor) else Tensor._wrap(as_array(o)) for o in leaves]
+        self.out_leaves = [
+            o if isinstance(o, Tensor) else Tensor._wrap(as_array(o)) for o in leaves
+        ]
         self.out = self.out_leaves[0] if self.out_def == _LEAF else None
         self.create_graph = recording and (
             _has_grad(extra) or _connected(self.out_leaves, self.inputs)
@@ -410,9 +412,7 @@ def vjp(f: Callable, *primals, has_aux: bool = False) -> tuple[Any, ...]:
         finally:
             trace.retire()
         tensor_mode = trace.tensor_mode or nested or _has_tensor(ct_leaves)
-        return tuple(
-            trace.regroup([_result(g, tensor_mode, nested) for g in grads], convert=False)
-        )
+        return tuple(trace.regroup([_result(g, tensor_mode, nested) for g in grads], convert=False))
 
     out = trace.convert_tree(trace.raw)
     if has_aux:
@@ -453,9 +453,7 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = Fals
                 raise _complex_error("jvp: a tangent is complex")
             t = t if isinstance(t, Tensor) else Tensor._wrap(as_array(t, x.dtype))
             if t.shape != x.shape:
-                raise ValueError(
-                    f"jvp: tangent of shape {t.shape} for a primal of shape {x.shape}"
-                )
+                raise ValueError(f"jvp: tangent of shape {t.shape} for a primal of shape {x.shape}")
             tans.append(t)
     order = toposort(trace.out_leaves, stop={id(x) for x in trace.inputs})
     with set_grad_enabled(trace.create_graph):
@@ -516,6 +514,7 @@ def jacobian(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callab
             if m == 0 or not trace.inputs:
                 rows = [_empty(o, x) for x in trace.inputs]
             else:
+
                 def pull(ct, o=o):
                     return gradients([o], trace.inputs, [ct], create_graph=trace.create_graph)
 

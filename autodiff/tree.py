@@ -39,10 +39,7 @@ def _children(x: Any, none_is_leaf: bool) -> tuple[str, Any, list] | None:
     if x is None:
         return None if none_is_leaf else ("none", None, [])
     if isinstance(x, dict):
-        if isinstance(x, OrderedDict) or not _sortable(x):
-            keys = list(x)
-        else:
-            keys = sorted(x)
+        keys = list(x) if isinstance(x, OrderedDict) or not _sortable(x) else sorted(x)
         return ("dict", (type(x), tuple(keys)), [x[k] for k in keys])
     if _is_namedtuple(x):
         return ("namedtuple", type(x), list(x))
@@ -217,8 +214,8 @@ def _broadcast(prefix: Any, tree: Any, out: list, path: str) -> None:
     if kind == "dict":
         if t_kind != "dict" or set(meta[1]) != set(t_meta[1]):
             raise ValueError(
-                f"the prefix has a dict with keys {sorted(str(k) for k in meta[1])} at {where} where "
-                f"the tree has {_describe(tree)}"
+                f"the prefix has a dict with keys {sorted(str(k) for k in meta[1])} at {where} "
+                f"where the tree has {_describe(tree)}"
             )
         lookup = dict(zip(meta[1], children))
         for k, child in zip(t_meta[1], t_children):

@@ -76,7 +76,7 @@ def test_vmap_of_grad_and_grad_of_vmap_match_a_loop(case, rng):
 
         per_example = ad.vmap(ad.grad(scalar, argnums))(*xs)
         for k in argnums:
-            expected = _loop(lambda *a, k=k: ad.grad(scalar, argnums)(*a)[k], xs, mapped)
+            expected = _loop(lambda *a, k=k, n=argnums: ad.grad(scalar, n)(*a)[k], xs, mapped)
             np.testing.assert_allclose(per_example[k], expected, rtol=1e-10, atol=1e-12)
         # grad of a function that uses vmap: the batch sum's gradient is the per-example one.
         outer = ad.grad(lambda *a: ad.sum(ad.vmap(case.fn)(*a)), argnums)(*xs)
@@ -204,7 +204,7 @@ def test_vmap_grad_compositions_both_orders_and_higher_order(rng):
     w = rng.normal(size=3)
     loss = lambda w, x: ad.sum(ad.exp(w * x)) ** 2  # noqa: E731
     outer = ad.grad(lambda w: ad.sum(ad.vmap(ad.grad(loss), in_axes=(None, 0))(w, xs)))(w)
-    expected = sum(ad.grad(lambda w: ad.sum(ad.grad(loss)(w, xs[i])))(w) for i in range(4))
+    expected = sum(ad.grad(lambda w, x: ad.sum(ad.grad(loss)(w, x)))(w, x) for x in xs)
     np.testing.assert_allclose(outer, expected, rtol=1e-10)
     check_grads(lambda w: ad.sum(ad.vmap(ad.grad(loss), in_axes=(None, 0))(w, xs)), w, order=2)
 
