@@ -101,7 +101,8 @@ def _params(rng):
     }
 
 
-def test_grad_over_a_dict_of_params_matches_the_flat_gradient(rng=np.random.default_rng(1)):
+def test_grad_over_a_dict_of_params_matches_the_flat_gradient():
+    rng = np.random.default_rng(1)
     params = _params(rng)
     x, y = rng.normal(size=(5, 3)), rng.normal(size=5)
     g = ad.grad(_loss)(params, x, y)
@@ -146,7 +147,8 @@ def test_has_aux_and_keyword_arguments():
     np.testing.assert_allclose(pullback(1.0)[0], np.cos(x))
 
 
-def test_jacfwd_jacobian_hessian_of_pytrees_follow_jax_layout(rng=np.random.default_rng(2)):
+def test_jacfwd_jacobian_hessian_of_pytrees_follow_jax_layout():
+    rng = np.random.default_rng(2)
     p = {"a": rng.normal(size=2), "b": rng.normal(size=(2, 3))}
 
     def f(p):
@@ -175,7 +177,8 @@ def test_jacfwd_jacobian_hessian_of_pytrees_follow_jax_layout(rng=np.random.defa
     np.testing.assert_allclose(T.ravel(hv)[0], Hf @ np.ones(8), rtol=1e-12)
 
 
-def test_vmap_over_pytrees_of_parameters(rng=np.random.default_rng(3)):
+def test_vmap_over_pytrees_of_parameters():
+    rng = np.random.default_rng(3)
     params = _params(rng)
     xs, ys = rng.normal(size=(6, 2, 3)), rng.normal(size=(6, 2))
     per = ad.vmap(ad.grad(_loss), in_axes=(None, 0, 0))(params, xs, ys)
@@ -193,7 +196,7 @@ def test_module_parameter_vector_round_trip():
     np.testing.assert_array_equal(parameters_to_vector(net.parameters()).numpy(), vec.numpy())
     parts = net.unravel_parameters(vec)
     assert list(parts) == [n for n, _ in net.named_parameters()]
-    for (name, p), value in zip(net.named_parameters(), parts.values()):
+    for (_, p), value in zip(net.named_parameters(), parts.values()):
         np.testing.assert_array_equal(value.numpy(), p.numpy())
     new = np.arange(13.0)
     net.vector_to_parameters(new)
