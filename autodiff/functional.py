@@ -123,14 +123,29 @@ def _positions(argnums: Argnums, nargs: int, who: str) -> tuple[bool, list[int],
 
 def _connected(roots: Sequence[Tensor], inputs: Sequence[Tensor]) -> bool:
     """Whether the graph of ``roots`` reaches a tensor that requires grad other than the fresh
-    leaves of this transform: an alias of an outer variable, or a captured one."""
+    leaves of this transform: an alias of an outer variable, or a captured one.
+
+    A depth-first walk that stops at the first such tensor (inside an enclosing transform
+    that is usually one of the first few nodes), instead of sorting the whole graph.
+    """
     stop = {id(x) for x in inputs}
-    for node in toposort(roots, stop):
-        if id(node) in stop:
+    seen: set[int] = set()
+    pending = [r for r in roots if r.requires_grad]
+    while pending:
+        node = pending.pop()
+        key = id(node)
+        if key in seen:
+            continue
+        seen.add(key)
+        if key in stop:
             if node._op is not None:  # an alias of an enclosing variable
                 return True
-        elif not node._parents:
+            continue
+        if not node._parents:
             return True  # a captured leaf (or a graph freed by backward) that requires grad
+        for parent in node._parents:
+            if parent.requires_grad and id(parent) not in seen:
+                pending.append(parent)
     return False
 
 

@@ -529,6 +529,8 @@ def _holds_grad(value: Any) -> bool:
 def _check_list(seq: list | tuple) -> None:
     for v in seq:
         if isinstance(v, Tensor):
+            if v._batched:
+                v.numpy()  # raises: a batched tensor has no one array of values
             _check_conversion(v, "ad.tensor([...]) of a list of tensors")
         elif isinstance(v, list | tuple):
             _check_list(v)

@@ -256,3 +256,22 @@ def test_hessian_of_mlp_parameters_matches_extended_precision_differences():
             fd[i, j] = fd[j, i] = val
     np.testing.assert_allclose(H, fd.astype(np.float64), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(H, H.T, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "autodiff.batching",
+        "autodiff.tree",
+        "autodiff.functional",
+        "autodiff.nn.module",
+        "autodiff.nn.utils",
+    ],
+)
+def test_docstring_examples_of_the_transforms_run(name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0
