@@ -204,7 +204,10 @@ def apply_batched(op: Op, tensors: tuple[Tensor, ...], params: dict) -> BatchedT
 
     Called by ``autodiff.tensor.apply``, which records the result on the (logical) graph.
     """
-    level = max(t._level for t in tensors if t._batched)
+    level = 0
+    for t in tensors:
+        if t._batched and t._level > level:
+            level = t._level
     size = _ACTIVE.get(level)
     if size is None:
         raise _error(
@@ -220,7 +223,9 @@ def apply_batched(op: Op, tensors: tuple[Tensor, ...], params: dict) -> BatchedT
         else:
             args.append(t)
             mapped.append(False)
-    rule = _rule_for(op)
+    rule = _RESOLVED.get(op)
+    if rule is None:
+        rule = _rule_for(op)
     try:
         value = rule(op, args, mapped, params, size)
     except (ShapeError, IndexError) as exc:
@@ -237,7 +242,7 @@ def apply_batched(op: Op, tensors: tuple[Tensor, ...], params: dict) -> BatchedT
     return _wrap(value, level, requires_grad=False)
 
 
-_RESOLVED: dict[int, Callable] = {}
+_RESOLVED: dict[Op, Callable] = {}
 RULES: dict[Op, Callable] = {}
 """Op -> batch rule, for the ops of :mod:`autodiff.ops` that are not elementwise."""
 
@@ -246,14 +251,14 @@ def register_rule(op: Op, rule: Callable | str) -> None:
     """Give ``op`` a batch rule (a callable, or a kind: ``"elementwise"``, ``"reduce"``,
     ``"axis"``)."""
     RULES[op] = _KINDS[rule] if isinstance(rule, str) else rule
-    _RESOLVED.pop(id(op), None)
+    _RESOLVED.pop(op, None)
 
 
 _ELEMENTWISE_CODE = elementwise_sympy(lambda ns: None).__code__
 
 
 def _rule_for(op: Op) -> Callable:
-    found = _RESOLVED.get(id(op))
+    found = _RESOLVED.get(op)
     if found is not None:
         return found
     spec = getattr(op, "batch", None)
@@ -270,7 +275,7 @@ def _rule_for(op: Op) -> Callable:
         rule = _elementwise
     else:
         rule = _loop
-    _RESOLVED[id(op)] = rule
+    _RESOLVED[op] = rule
     return rule
 
 
@@ -281,25 +286,29 @@ def rule_kind(op: Op) -> str:
 
 
 # --- generic rules --------------------------------------------------------------------------
-def _example_ndim(x: Tensor, mapped: bool) -> int:
-    return x.ndim - 1 if mapped else x.ndim
-
-
 def _align(args: list[Tensor], mapped: list[bool]) -> list[Tensor]:
     """Give mapped operands the rank of the largest example (ones after the batch axis), so
     that NumPy broadcasting pairs example axes with example axes."""
-    rank = max(_example_ndim(a, m) for a, m in zip(args, mapped))
-    out = []
+    rank = 0
     for a, m in zip(args, mapped):
-        missing = rank - (a.ndim - 1) if m else 0
-        if missing > 0:
+        r = a.ndim - 1 if m else a.ndim
+        if r > rank:
+            rank = r
+    out = args
+    for k, (a, m) in enumerate(zip(args, mapped)):
+        if m:
             shape = a.shape
-            a = apply(_sh.RESHAPE, a, shape=(shape[0],) + (1,) * missing + shape[1:])
-        out.append(a)
+            missing = rank + 1 - len(shape)
+            if missing > 0:
+                if out is args:
+                    out = list(args)
+                out[k] = apply(_sh.RESHAPE, a, shape=(shape[0],) + (1,) * missing + shape[1:])
     return out
 
 
 def _elementwise(op, args, mapped, params, size):
+    if len(args) == 1:
+        return apply(op, args[0], **params)
     return apply(op, *_align(args, mapped), **params)
 
 

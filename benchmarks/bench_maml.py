@@ -12,7 +12,7 @@ PyTorch, when installed, runs the usual per-task loop with
 ``torch.autograd.grad(create_graph=True)`` and the ``torch.func`` ``vmap`` form. Targets:
 autodiff vmap / torch.func vmap <= 1.0 and autodiff loop / torch loop <= 1.0.
 
-    python benchmarks/bench_maml.py [--quick]
+    python benchmarks/bench_maml.py [--quick] [--tune-malloc]
 """
 
 from __future__ import annotations
@@ -122,7 +122,17 @@ def main(argv: list[str] | None = None) -> int:
     """Time one meta-gradient with autodiff and the installed peers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--tune-malloc",
+        action="store_true",
+        help="keep freed memory in the process (glibc mallopt) for every implementation: "
+        "without it, fresh page faults on the many 100 KiB - 1 MiB arrays dominate the gaps",
+    )
     args = parser.parse_args(argv)
+    if args.tune_malloc:
+        from benchmarks._common import tune_malloc
+
+        print(f"malloc tuned: {tune_malloc()}")
     repeat = 5 if args.quick else 21
     print(machine_info())
     model = nn.MLP([1, 40, 40, 1], activation="relu", seed=0)

@@ -12,7 +12,7 @@ Peers are optional (run with the peers' environment to include them). Thread poo
 capped at one thread when the variables are unset, so that the peers do not fight over the
 cores of a shared machine; ``--threads N`` changes that.
 
-    python benchmarks/bench_vmap.py [--quick] [--threads N]
+    python benchmarks/bench_vmap.py [--quick] [--threads N] [--tune-malloc]
 """
 
 from __future__ import annotations
@@ -131,7 +131,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, n = 10 and 100")
     parser.add_argument("--threads", type=int, default=1, help="BLAS / OpenMP threads")
+    parser.add_argument(
+        "--tune-malloc", action="store_true", help="keep freed memory in the process (mallopt)"
+    )
     args = parser.parse_args(argv)
+    if args.tune_malloc:
+        from benchmarks._common import tune_malloc
+
+        print(f"malloc tuned: {tune_malloc()}")
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(args.threads))
 
