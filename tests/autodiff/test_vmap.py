@@ -339,3 +339,36 @@ def test_results_are_numpy_at_top_level_and_tensors_otherwise():
     assert isinstance(out, ad.Tensor) and out.requires_grad
     ad.sum(out).backward()
     np.testing.assert_allclose(w.grad.numpy(), [2.0, 2.0, 2.0])
+
+
+def test_vjp_and_jvp_compose_with_vmap_both_orders(rng):
+    xs, ts = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    f = lambda x: ad.tanh(x) * ad.sum(x**2)  # noqa: E731
+    # vmap of vjp: one pullback per example
+    cts = rng.normal(size=(4, 3))
+    got = ad.vmap(lambda x, c: ad.vjp(f, x)[1](c)[0])(xs, cts)
+    for i in range(4):
+        np.testing.assert_allclose(got[i], ad.vjp(f, xs[i])[1](cts[i])[0], rtol=1e-12)
+    # jvp of a function that uses vmap: the per-example tangents
+    _, tangent = ad.jvp(ad.vmap(f), (xs,), (ts,))
+    for i in range(4):
+        np.testing.assert_allclose(tangent[i], ad.jvp(f, (xs[i],), (ts[i],))[1], rtol=1e-12)
+    # the Jacobian of a vmapped function is block diagonal
+    jac = ad.jacobian(ad.vmap(f))(xs)
+    for i in range(4):
+        for j in range(4):
+            block = ad.jacfwd(f)(xs[i]) if i == j else np.zeros((3, 3))
+            np.testing.assert_allclose(jac[i, :, j, :], block, rtol=1e-12, atol=1e-14)
+
+
+def test_lift_replays_a_function_that_uses_vmap(rng):
+    import symdiff
+
+    x0 = rng.normal(size=(3, 2))
+
+    def f(x):
+        return ad.sum(ad.vmap(lambda r: ad.sum(ad.sin(r) * r[0]))(x))
+
+    lifted = symdiff.lift(f, x0)
+    expected = sum(np.sin(r).sum() * r[0] for r in x0)
+    np.testing.assert_allclose(float(lifted.evaluate(x0)), expected, rtol=1e-12)
