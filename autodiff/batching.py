@@ -250,6 +250,8 @@ RULES: dict[Op, Callable] = {}
 def register_rule(op: Op, rule: Callable | str) -> None:
     """Give ``op`` a batch rule (a callable, or a kind: ``"elementwise"``, ``"reduce"``,
     ``"axis"``)."""
+    if isinstance(rule, str) and rule not in _KINDS:
+        raise ValueError(f"op {op.name!r}: unknown batch kind {rule!r} ({sorted(_KINDS)})")
     RULES[op] = _KINDS[rule] if isinstance(rule, str) else rule
     _RESOLVED.pop(op, None)
 
