@@ -372,3 +372,20 @@ def test_lift_replays_a_function_that_uses_vmap(rng):
     lifted = symdiff.lift(f, x0)
     expected = sum(np.sin(r).sum() * r[0] for r in x0)
     np.testing.assert_allclose(float(lifted.evaluate(x0)), expected, rtol=1e-12)
+
+
+def test_the_loop_fallback_names_the_op_when_results_cannot_be_stacked():
+    op = Op("test_positive_part_vmap", 1, lambda x: x[x > 0], None, None, None,
+            differentiable=False, doc="the positive entries (test op)")  # fmt: skip
+    declare(op, wrapper=False)
+    try:
+        x = np.array([[1.0, -1.0, 2.0], [1.0, 2.0, 3.0]])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ad.PerformanceWarning)
+            pattern = r"'test_positive_part_vmap' has no batch rule.*axes 0.*\(2,\), \(3,\)"
+            with pytest.raises(RuntimeError, match=pattern):
+                ad.vmap(lambda a: _apply(op, a))(x)
+    finally:
+        from autodiff.ops import unregister
+
+        unregister(op)
