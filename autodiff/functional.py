@@ -5,6 +5,12 @@ results are fresh, writeable NumPy arrays; with Tensor inputs, inside another tr
 when ``f`` closes over a tensor that requires grad, they are Tensors that stay connected to the
 enclosing computation, which is what makes ``grad(grad(f))`` and MAML-style meta-gradients work.
 
+Differentiated arguments and outputs may be pytrees (nested lists, tuples and dicts of arrays,
+see :mod:`autodiff.tree`); ``has_aux=True`` lets ``f`` return ``(output, aux)``. ``jacfwd``,
+``jacobian`` and ``hessian`` push (or pull) all basis vectors at once with ``vmap``
+(:mod:`autodiff.batching`), and every transform works inside ``vmap`` and on functions that
+use it.
+
 Nesting and perturbation confusion
 ----------------------------------
 Each call of a transform differentiates only with respect to *its own* inputs. Every
