@@ -325,8 +325,14 @@ def _materialize(x: Tensor, mapped: bool, size: int) -> Tensor:
 def _reduce(op, args, mapped, params, size):
     (x,) = args
     axis = params.get("axis")
+    ndim = max(x.ndim - 1, 1)
     new = dict(params)
-    new["axis"] = tuple(range(1, x.ndim)) if axis is None else tuple(a + 1 for a in axis)
+    if axis is None:
+        new["axis"] = tuple(range(1, x.ndim))
+    elif isinstance(axis, tuple | list):
+        new["axis"] = tuple(int(a) % ndim + 1 for a in axis)
+    else:
+        new["axis"] = int(axis) % ndim + 1
     return apply(op, x, **new)
 
 
