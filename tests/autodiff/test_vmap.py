@@ -448,3 +448,18 @@ def test_the_loop_fallback_names_the_op_when_results_cannot_be_stacked():
         from autodiff.ops import unregister
 
         unregister(op)
+
+
+@pytest.mark.parametrize("axis", [None, -1, 0, (0, -1)])
+def test_the_reduce_kind_shifts_every_axis_spelling(axis, rng):
+    op = Op("test_mean_vmap", 1, lambda x, axis: np.mean(x, axis=axis), None, None, None,
+            differentiable=False, doc="mean (test op)", batch="reduce")  # fmt: skip
+    declare(op, wrapper=False)
+    try:
+        x = rng.normal(size=(3, 4, 5))
+        got = ad.vmap(lambda a: _apply_axis(op, a, axis))(x)
+        np.testing.assert_allclose(got, np.stack([np.mean(a, axis=axis) for a in x]))
+    finally:
+        from autodiff.ops import unregister
+
+        unregister(op)
