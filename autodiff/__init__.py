@@ -25,7 +25,8 @@ from .tensor import (  # isort: skip  (first: ops build on it)
     stop_gradient,
     tensor,
 )
-from . import graph, linalg
+from . import graph, linalg, tree
+from .batching import PerformanceWarning, vmap
 from .engine import gradients
 from .functional import derivative, grad, hessian, hvp, jacfwd, jacobian, jvp, value_and_grad, vjp
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -42,6 +43,7 @@ __all__ = [
     "__version__",
     "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "hessian", "hvp",
     "derivative", "gradients", "graph", "linalg", "Graph", "Node", "graph_of", "trace_graph",
+    "vmap", "tree", "PerformanceWarning",
     "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
     *_OPS,
 ]  # fmt: skip

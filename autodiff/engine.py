@@ -52,7 +52,7 @@ def toposort(
 
 def _seed(output: Tensor, gradient, who: str) -> Tensor:
     if gradient is None:
-        if output.data.size != 1:
+        if output.size != 1:
             raise RuntimeError(
                 f"{who}: output has shape {output.shape}; gradients can only be created "
                 "implicitly for scalar outputs (pass gradient= / grad_outputs= of that shape)"
@@ -66,7 +66,10 @@ def _seed(output: Tensor, gradient, who: str) -> Tensor:
 
 def _accumulate(grads: dict[int, Tensor], parent: Tensor, g: Tensor) -> None:
     gd, pd = g.data, parent.data
-    if gd.shape != pd.shape:
+    if g._batched or parent._batched:  # inside vmap: compare one example's shapes
+        if g.shape != parent.shape:
+            g = sum_to_shape(g, parent.shape)
+    elif gd.shape != pd.shape:
         g = sum_to_shape(g, pd.shape)
     if gd.dtype != pd.dtype and pd.dtype.kind == "f":
         # A float32 input mixed with float64 constants still gets a float32 gradient.

@@ -80,6 +80,8 @@ def _float_dtype(dtype: Any) -> np.dtype:
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Convert ``data`` to an ndarray: float64 by default, float32 (or ints) kept from arrays."""
     if isinstance(data, Tensor):
+        if data._batched:
+            data.numpy()  # raises: a batched tensor has no one array of values
         data = data.data
     if dtype is not None:
         return np.asarray(data, dtype=dtype)
@@ -165,9 +167,12 @@ class Tensor:
         "_versions",
     )
     __array_priority__ = 1000  # make ndarray <op> Tensor defer to the Tensor's reflected method
+    _batched = False  # True for autodiff.batching.BatchedTensor (inside vmap)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name=None):
         if isinstance(data, Tensor):
+            if data._batched:
+                data.numpy()  # raises: a batched tensor has no one array of values
             _check_conversion(data, "Tensor(t)")
             data = data.data
         elif isinstance(data, list | tuple) and _holds_tensor(data):
@@ -524,6 +529,8 @@ def _holds_grad(value: Any) -> bool:
 def _check_list(seq: list | tuple) -> None:
     for v in seq:
         if isinstance(v, Tensor):
+            if v._batched:
+                v.numpy()  # raises: a batched tensor has no one array of values
             _check_conversion(v, "ad.tensor([...]) of a list of tensors")
         elif isinstance(v, list | tuple):
             _check_list(v)
@@ -635,8 +642,11 @@ def apply(op: Op, *inputs: Any, **params: Any) -> Tensor:
     # Hot path (every operation, forward and backward): keep it free of avoidable calls.
     tensors = inputs
     for x in inputs:
-        if not isinstance(x, Tensor):
+        if not isinstance(x, Tensor) or x._batched:
             tensors = _operands(inputs)
+            for t in tensors:
+                if t._batched:  # inside vmap: the op's batch rule (autodiff.batching)
+                    return _record(_apply_batched(op, tensors, params), op, tensors, params)
             break
     try:
         data = op.forward(*[t.data for t in tensors], **params)
@@ -668,6 +678,36 @@ def apply(op: Op, *inputs: Any, **params: Any) -> Tensor:
                             break
                 break
     return out
+
+
+def _record(out: Tensor, op: Op, tensors: tuple, params: dict) -> Tensor:
+    """Attach ``op`` to ``out`` when recording (what ``apply`` does inline on its hot path)."""
+    if _GRAD_ENABLED.get():
+        for t in tensors:
+            if t.requires_grad or t._op is not None:
+                out._op = op
+                out._parents = tensors
+                out._params = params
+                out._versions = tuple([u._version for u in tensors])
+                if op.differentiable:
+                    for u in tensors:
+                        if u.requires_grad:
+                            if out.dtype.kind == "c":
+                                raise _complex_error(op.name)
+                            out.requires_grad = True
+                            break
+                break
+    return out
+
+
+def _apply_batched(op: Op, tensors: tuple, params: dict) -> Tensor:
+    """The batch rules' entry point (:func:`autodiff.batching.apply_batched`), bound on first
+    use: ``autodiff.batching`` imports this module."""
+    global _apply_batched
+    from .batching import apply_batched
+
+    _apply_batched = apply_batched
+    return apply_batched(op, tensors, params)
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name=None) -> Tensor:

@@ -20,7 +20,7 @@ True
 
 from __future__ import annotations
 
-from . import functional
+from . import functional, utils
 from .layers import MLP, Identity, Linear, ReLU, Sequential, Sigmoid, Softplus, Tanh
 from .module import Module, Parameter, functional_call
 
@@ -37,4 +37,5 @@ __all__ = [
     "Tanh",
     "functional",
     "functional_call",
+    "utils",
 ]

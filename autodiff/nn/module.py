@@ -226,6 +226,67 @@ class Module:
             np.copyto(param.data, value, casting="unsafe")
         return missing, unexpected
 
+    # --- all parameters as one vector ------------------------------------------------------------
+    def parameters_vector(self) -> Tensor:
+        """Every parameter, flattened and concatenated in ``parameters()`` order (PyTorch's
+        ``parameters_to_vector``).
+
+        The vector is on the graph (gradients flow back to the parameters) unless grad mode is
+        off. With :meth:`unravel_parameters` it turns the model into a function of one vector,
+        so the Hessian over all parameters is one line:
+
+        Examples
+        --------
+        >>> import numpy as np, autodiff as ad
+        >>> from autodiff import nn
+        >>> net = nn.MLP([2, 3, 1], activation="tanh", seed=0)
+        >>> x, y = np.ones((4, 2)), np.zeros((4, 1))
+        >>> H = ad.hessian(lambda v: nn.functional.mse_loss(
+        ...     nn.functional_call(net, net.unravel_parameters(v), x), y))(net.parameters_vector())
+        >>> H.shape, net.parameters_vector().shape
+        ((13, 13), (13,))
+        """
+        from ..ops.shape import concatenate, reshape
+
+        params = list(self.parameters())
+        if not params:
+            return Tensor._wrap(np.zeros(0))
+        return concatenate([reshape(p, (-1,)) for p in params])
+
+    def unravel_parameters(self, vector: Any) -> OrderedDict[str, Tensor]:
+        """Split a vector laid out like :meth:`parameters_vector` into ``name -> tensor``
+        (differentiable slices, in the parameters' shapes) for :func:`functional_call`."""
+        from ..ops.shape import reshape
+
+        named = list(self.named_parameters())
+        vec = vector if isinstance(vector, Tensor) else Tensor._wrap(as_array(vector))
+        total = sum(p.size for _, p in named)
+        if vec.shape != (total,):
+            raise ShapeError(
+                f"unravel_parameters: {type(self).__name__} has {total} parameter entries, "
+                f"got a vector of shape {vec.shape}"
+            )
+        out: OrderedDict[str, Tensor] = OrderedDict()
+        start = 0
+        for name, p in named:
+            out[name] = reshape(vec[start : start + p.size], p.shape)
+            start += p.size
+        return out
+
+    def vector_to_parameters(self, vector: Any) -> None:
+        """Write the entries of ``vector`` (laid out like :meth:`parameters_vector`) into the
+        parameters, in place (PyTorch's ``vector_to_parameters``; not recorded)."""
+        from ..grad_mode import no_grad
+
+        with no_grad():
+            parts = self.unravel_parameters(
+                vector.detach() if isinstance(vector, Tensor) else vector
+            )
+            own = dict(self.named_parameters())
+            for name, value in parts.items():
+                np.copyto(own[name].data, value.data, casting="same_kind")
+                own[name]._version += 1
+
     # --- printing -------------------------------------------------------------------------------
     def extra_repr(self) -> str:
         """The text inside this module's parentheses in ``repr`` (sub-modules come after)."""

@@ -15,6 +15,10 @@ An ``Op`` carries everything each interpreter needs:
 * ``doc`` — one line saying what the op computes; it is the docstring of the generated public
   wrapper (:mod:`autodiff.ops.surface`).
 
+``batch`` (optional) is the op's rule for ``vmap``: a callable or a kind (``"elementwise"``,
+``"reduce"``, ``"axis"``); without one, ops with an elementwise SymPy rule are batched as
+elementwise and the rest by a loop over the batch (see :mod:`autodiff.batching`).
+
 ``arity`` is the number of tensor inputs, or :data:`VARIADIC` for ops that take any number
 (``concatenate``). ``differentiable=False`` marks ops whose outputs never carry gradients
 (comparisons).
@@ -68,6 +72,7 @@ class Op:
     sympy: Callable[..., Any] | _Structural | None
     differentiable: bool = True
     doc: str = ""
+    batch: Callable[..., Any] | str | None = None  # vmap's batch rule (autodiff.batching)
 
     @property
     def structural(self) -> bool:

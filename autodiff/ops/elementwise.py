@@ -106,7 +106,7 @@ def _pow_base_partial(a, b, o):
     """
     if b.requires_grad:
         return b * a ** (b - 1.0)
-    if b._op is None:  # a leaf constant: compute the new exponent once, on the data
+    if b._op is None and not b._batched:  # a leaf constant: the new exponent, on the data
         k = b.data
         lowered = np.where(k == 0, 0, k - 1) if (k == 0).any() else k - 1
         return b * a ** Tensor._wrap(np.asarray(lowered, dtype=k.dtype))

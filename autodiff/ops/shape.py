@@ -203,6 +203,12 @@ def _plain_index(index):
 @surface(GETITEM, export=False)
 def getitem(x, index) -> Tensor:
     """``x[index]`` with basic or advanced indexing; repeated indices accumulate gradients."""
+    items = index if isinstance(index, tuple) else (index,)
+    for i in items:
+        if isinstance(i, Tensor) and i._batched:  # a per-example index inside vmap
+            from ..batching import getitem_batched_index
+
+            return getitem_batched_index(x, index)
     return apply(GETITEM, x, index=_plain_index(index))
 
 
