@@ -46,6 +46,7 @@ import numpy as np
 
 from . import tree as _tree
 from .grad_mode import active_transforms, tracing
+from .ops import contractions as _con
 from .ops import linalg as _la
 from .ops import reductions as _red
 from .ops import shape as _sh
@@ -480,7 +481,20 @@ def _matmul(op, args, mapped, params, size):
     return apply(op, *_align(args, mapped))
 
 
+def _einsum(op, args, mapped, params, size):
+    """The batch axis is one more letter: on the mapped operands and on the output."""
+    ins, out = params["subscripts"].split("->")
+    terms = ins.split(",")
+    used = set(params["subscripts"])
+    letter = next(
+        c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in used
+    )
+    terms = [letter + t if m else t for t, m in zip(terms, mapped)]
+    return apply(op, *args, subscripts=",".join(terms) + "->" + letter + out)
+
+
 for _op, _rule in (
+    (_con.EINSUM, _einsum),
     (_sh.RESHAPE, _reshape),
     (_sh.TRANSPOSE, _transpose),
     (_sh.BROADCAST_TO, _broadcast_to),
