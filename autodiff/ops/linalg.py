@@ -225,32 +225,34 @@ def _lower_cotangent(m: Tensor) -> Tensor:
     return (m + _mT(m)) * _strict_lower(n, m) + m * _eye(n, m)
 
 
-def _inverse_gaps(lam: Tensor, hit: np.ndarray, name: str, what: str) -> Tensor:
+def _inverse_gaps(lam: Tensor, hit: Tensor, name: str, what: str) -> Tensor:
     """``F[..., i, j] = 1 / (lam_j - lam_i)`` off the diagonal and 0 on it, as a Tensor.
 
     Where ``lam_i == lam_j`` (to rounding) the derivative is undefined: ``F`` is nan where the
-    matrix it multiplies (``hit``, data) is non-zero - with a RuntimeWarning naming the op - and
-    0 where it is zero (no contribution to lose).
+    matrix it multiplies (``hit``) is non-zero - with a RuntimeWarning naming the op - and 0
+    where it is zero (no contribution to lose). The masks are built with Tensor comparisons,
+    not from ``.data``, so the rule also holds inside ``vmap`` (one batch of matrices).
     """
     k = lam.shape[-1]
     diff = lam[..., None, :] - lam[..., :, None]
-    d = diff.data
     eye = np.eye(k, dtype=bool)
-    scale = np.max(np.abs(lam.data), axis=-1, keepdims=True)[..., None]
-    tol = 8 * k * np.finfo(d.dtype).eps * np.maximum(scale, np.finfo(d.dtype).tiny)
-    degenerate = (np.abs(d) <= tol) & ~eye
-    safe = degenerate | eye
+    info = np.finfo(diff.dtype)
+    scale = _red.max(_ew.abs(lam), axis=-1, keepdims=True)[..., None]
+    tol = (8 * k * info.eps) * _ew.maximum(scale, info.tiny)
+    degenerate = _ew.where(eye, False, _ew.less_equal(_ew.abs(diff), tol))
+    safe = _ew.where(eye, True, degenerate)
     out = _ew.where(safe, 0.0, 1.0 / _ew.where(safe, 1.0, diff))
-    bad = degenerate & (hit != 0)
-    if bad.any():
+    bad = _ew.where(degenerate, _ew.not_equal(hit, 0.0), False)
+    count = int(np.count_nonzero(bad.data))  # inside vmap: over the whole batch
+    if count:
         warnings.warn(
             f"{name}: repeated {what} (equal to rounding) - the derivative of the "
             f"{'eigenvectors' if name == 'eigh' else 'singular vectors'} is not defined there; "
-            f"{int(bad.sum()) // 2} pair(s) give nan entries",
+            f"{count // 2} pair(s) give nan entries",
             RuntimeWarning,
             stacklevel=4,
         )
-        out = out + np.where(bad, np.nan, 0.0).astype(out.dtype)
+        out = _ew.where(bad, np.nan, out)
     return out
 
 
@@ -521,7 +523,7 @@ def _eigh_vjp(g, out, a):
     inner = _diag_embed(gw)
     if _any(gv):
         x = _mT(v) @ gv
-        inner = inner + _inverse_gaps(w, x.data, "eigh", "eigenvalues") * x
+        inner = inner + _inverse_gaps(w, x, "eigh", "eigenvalues") * x
     return (_lower_cotangent(v @ inner @ _mT(v)),)
 
 
@@ -529,7 +531,7 @@ def _eigh_jvp(t, out, a):
     w, v = out[..., 0, :], out[..., 1:, :]
     y = _mT(v) @ _sym_from_lower(t[0]) @ v
     dw = _diagonal(y)
-    dv = v @ (_inverse_gaps(w, y.data, "eigh", "eigenvalues") * y)
+    dv = v @ (_inverse_gaps(w, y, "eigh", "eigenvalues") * y)
     return concatenate([dw[..., None, :], dv], axis=-2)
 
 
@@ -639,13 +641,13 @@ def _svd_vjp(g, out, a):
         x = _mT(u) @ gu
         anti = x - _mT(x)
         inner = (
-            inner + _inverse_gaps(s2, anti.data, "svd", "singular values") * anti * s[..., None, :]
+            inner + _inverse_gaps(s2, anti, "svd", "singular values") * anti * s[..., None, :]
         )
     if _any(gv):
         y = _mT(v) @ gv
         anti = y - _mT(y)
         inner = (
-            inner + _inverse_gaps(s2, anti.data, "svd", "singular values") * anti * s[..., :, None]
+            inner + _inverse_gaps(s2, anti, "svd", "singular values") * anti * s[..., :, None]
         )
     ga = u @ inner @ _mT(v)
     if m > k and _any(gu):
@@ -666,8 +668,8 @@ def _svd_jvp(t, out, a):
     s2 = s * s
     su = ds_mat * s[..., None, :] + _mT(ds_mat) * s[..., :, None]
     sv = ds_mat * s[..., :, None] + _mT(ds_mat) * s[..., None, :]
-    du = u @ (_inverse_gaps(s2, su.data, "svd", "singular values") * su)
-    dv = v @ (_inverse_gaps(s2, sv.data, "svd", "singular values") * sv)
+    du = u @ (_inverse_gaps(s2, su, "svd", "singular values") * su)
+    dv = v @ (_inverse_gaps(s2, sv, "svd", "singular values") * sv)
     if m > k:
         av = ta @ v
         du = du + (av - u @ (_mT(u) @ av)) * _inverse_values(s, _any(av))[..., None, :]
