@@ -16,11 +16,11 @@ import sympy as sp
 
 from .dag import deep_recursion, has_any, postorder
 from .dag import xreplace as dag_xreplace
-from .functions import sigmoid, softplus
+from .functions import relu, sigmoid, softplus
 from .settings import config
 
 LEVELS = ("none", "fast", "full")
-_NAMED_PATTERNS = (sp.exp, sigmoid)
+_NAMED_PATTERNS = (sp.exp, sigmoid, sp.sinh, sp.Heaviside)
 
 
 def check_level(level: str) -> str:
@@ -52,17 +52,33 @@ def _one_plus_exp(e: sp.Basic):
     return _exp_arg(other)
 
 
+def _exp_terms(e: sp.Basic) -> dict | None:
+    """``{w: c}`` when ``e`` is a two-term sum ``c1*exp(w1) + c2*exp(w2)``, else None."""
+    if not (isinstance(e, sp.Add) and len(e.args) == 2):
+        return None
+    out = {}
+    for t in e.args:
+        c, rest = t.as_coeff_Mul()
+        w = _exp_arg(rest)
+        if w is None:
+            return None
+        out[w] = c
+    return out if len(out) == 2 else None
+
+
 def _tanh_pair(num: sp.Basic, den: sp.Basic):
-    """``w`` when ``num/den`` is ``(e^w - e^-w)/(e^w + e^-w)``, else None."""
-    if not (isinstance(den, sp.Add) and len(den.args) == 2):
+    """``(k, w)`` when ``num/den`` is ``k (e^w - e^-w)/(e^w + e^-w)``, else None."""
+    d, n = _exp_terms(den), _exp_terms(num)
+    if d is None or n is None or set(d) != set(n):
         return None
-    if not (isinstance(num, sp.Add) and len(num.args) == 2):
-        return None
-    a, b = (_exp_arg(t) for t in den.args)
-    if a is None or b is None or a != -b:
+    a, b = d
+    if a != -b:
         return None
     w = b if a.could_extract_minus_sign() else a
-    return w if sp.expand(num - (sp.exp(w) - sp.exp(-w))) == 0 else None
+    c = d[w]
+    if d[-w] != c or c == 0 or n[-w] != -n[w]:
+        return None
+    return n[w] / c, w
 
 
 def _sigmoid_powers(factors: list) -> list[tuple[int, sp.Expr, int]]:
@@ -107,10 +123,13 @@ def _rewrite_mul(node: sp.Mul) -> sp.Expr:
     for i, f in enumerate(factors):
         if isinstance(f, sp.Pow) and f.exp == -1:
             for j, g in enumerate(factors):
-                w = _tanh_pair(g, f.base) if j != i else None
-                if w is not None:
+                found = _tanh_pair(g, f.base) if j != i else None
+                if found is not None:
                     rest = [h for k, h in enumerate(factors) if k not in (i, j)]
-                    return sp.Mul(sp.tanh(w), *rest)
+                    return sp.Mul(found[0], sp.tanh(found[1]), *rest)
+                if j != i and isinstance(g, sp.sinh) and f.base == sp.cosh(g.args[0]):
+                    rest = [h for k, h in enumerate(factors) if k not in (i, j)]
+                    return sp.Mul(sp.tanh(g.args[0]), *rest)
     return _rewrite_mul_sigmoids(node)
 
 
@@ -140,7 +159,29 @@ def _log_sigmoid(arg: sp.Basic) -> sp.Expr | None:
     return None
 
 
+def _indicator(e: sp.Basic) -> bool:
+    """True for ``Heaviside(u, 0)`` and ``Heaviside(u, 1)``: values 0 and 1 only."""
+    return isinstance(e, sp.Heaviside) and len(e.args) == 2 and e.args[1] in (0, 1)
+
+
+def _rewrite_indicators(node: sp.Basic) -> sp.Basic:
+    """``𝟙**k = 𝟙`` (k > 0) and ``𝟙[u > 0]·relu(u) = relu(u)`` (relu' as an indicator)."""
+    if isinstance(node, sp.Pow) and _indicator(node.base):
+        if node.exp.is_Integer and node.exp > 0:
+            return node.base
+    if isinstance(node, sp.Mul):
+        relus = {f.args[0] for f in node.args if isinstance(f, relu)}
+        keep = [f for f in node.args if not (_indicator(f) and f.args[0] in relus)]
+        if len(keep) != len(node.args):
+            return sp.Mul(*keep)
+    return node
+
+
 def _rewrite_node(node: sp.Basic) -> sp.Basic:
+    if isinstance(node, sp.Pow | sp.Mul) and node.has(sp.Heaviside):
+        changed = _rewrite_indicators(node)
+        if changed is not node:
+            return changed
     if isinstance(node, sigmoid) and node.args[0].could_extract_minus_sign():
         return 1 - sigmoid(-node.args[0])  # one σ per argument: σ(-u) = 1 - σ(u)
     if isinstance(node, sp.log):
@@ -200,7 +241,18 @@ def fast(expr: sp.Basic) -> sp.Basic:
         return expr
     if expr.has(sp.Piecewise):
         expr = sp.piecewise_fold(expr)
-    return _smallest([expr, sp.factor_terms(expr), *_rational_form(expr)])
+    candidates = [expr, sp.factor_terms(expr), sp.powsimp(expr), *_rational_form(expr)]
+    return _smallest(candidates + _factored(expr))
+
+
+def _factored(expr: sp.Expr) -> list[sp.Expr]:
+    """``sympy.factor`` of a small expression (``-x/(x**2 + 1)**(3/2)`` for asinh''), else []."""
+    if node_count(expr, config.fast_size // 2) > config.fast_size // 2:
+        return []
+    try:
+        return [collapse_named(sp.factor(expr))]
+    except (sp.PolynomialError, NotImplementedError, RecursionError, TypeError, ValueError):
+        return []
 
 
 def _rational_form(expr: sp.Expr) -> list[sp.Expr]:
