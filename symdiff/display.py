@@ -116,14 +116,14 @@ class _Latex(LatexPrinter):
 
     def _print_Symbol(self, expr, style="plain"):
         if "_" in expr.name and not _subscript_meant(expr.name):
-            return r"\mathrm{%s}" % expr.name.replace("_", r"\_")
+            return r"\mathrm{" + expr.name.replace("_", r"\_") + "}"
         return super()._print_Symbol(expr, style)
 
     def _print_Heaviside(self, expr, exp=None):
         cond = _indicator_condition(expr)
         if cond is None:
             return super()._print_Heaviside(expr, exp)
-        return r"\mathbb{1}\left[%s\right]" % self._print(cond)  # 𝟙^k = 𝟙: exp dropped
+        return r"\mathbb{1}\left[" + self._print(cond) + r"\right]"  # 𝟙^k = 𝟙: exp dropped
 
 
 def _indicator_condition(e: sp.Heaviside):
@@ -289,9 +289,7 @@ def _occurrences(exprs: Sequence[sp.Basic], limit: int) -> Counter:
     """How often each function call occurs in the trees of ``exprs`` (counting to ``limit``)."""
     counts: Counter = Counter()
     for e in exprs:
-        n = 0
-        for node in sp.preorder_traversal(e):
-            n += 1
+        for n, node in enumerate(sp.preorder_traversal(e), start=1):
             if n > limit:
                 break
             if isinstance(node, sp.Function) and not node.is_Atom:
@@ -411,7 +409,7 @@ def _as_counts(w, args: list) -> list[int] | None:
     counts = [0] * len(args)
     for term in sp.Add.make_args(w):
         c, rest = term.as_coeff_Mul()
-        hit = [i for i, a in enumerate(args) if a == rest or a == term]
+        hit = [i for i, a in enumerate(args) if a in (rest, term)]
         if not hit:
             return None
         i = hit[0]
@@ -467,3 +465,17 @@ def name_softmax(expr):
             now = node if same else node.func(*args)
             memo[node] = _softmax_mul(now) if isinstance(now, sp.Mul) else now
     return memo[expr]
+
+
+def operation_count(expr) -> int:
+    """``sympy.count_ops`` with constant subexpressions (``sqrt(2)/sqrt(pi)``) counted as one
+    number, so that recognising a float as ``sqrt(2/pi)`` does not make a formula "larger"."""
+    if not isinstance(expr, sp.Basic):
+        return 0
+    constants = {}
+    for node in postorder([expr]):
+        if node.args and not node.free_symbols and not isinstance(node, sp.Number):
+            constants[node] = sp.Integer(2)
+    if constants:
+        expr = expr.xreplace(constants)
+    return int(sp.count_ops(expr))

@@ -258,36 +258,31 @@ def formula(
 def no_larger_than_diff(entries: list[tuple[tuple, sp.Expr]], raw: sp.Expr) -> list:
     """Each entry, or raw ``sympy.diff`` of ``raw`` where that has fewer operations.
 
-    The printed form is never larger (``count_ops``) than SymPy's own derivative of the lifted
-    expression: of our entry, ``sympy.diff`` and its named-function form, the smallest is kept
-    (ours on a tie). Entries or expressions beyond ``config.print_size`` tree nodes are kept
+    The printed form is never larger (``count_ops``, a constant such as ``sqrt(2/pi)`` counting
+    as one number: :func:`symdiff.display.operation_count`) than SymPy's own derivative of the
+    lifted expression: of our entry, ``sympy.diff`` and its named-function form, the smallest
+    is kept (ours on a tie). Entries or expressions beyond ``config.print_size`` tree nodes are kept
     as they are (counting them would be the expensive part).
     """
     limit, sizes = config.print_size, {}
     if not isinstance(raw, sp.Basic) or tree_size(raw, limit, sizes) > limit:
         return entries
-    diffs: dict[tuple, sp.Expr] = {(): raw}
-
-    def derivative(key: tuple) -> sp.Expr:
-        if key not in diffs:
-            diffs[key] = sp.diff(derivative(key[:-1]), key[-1])
-        return diffs[key]
-
     out = []
     for wrt, e in entries:
         if not isinstance(e, sp.Basic):
             out.append((wrt, e))
             continue
-        d = derivative(tuple(wrt))
+        d = sp.diff(raw, *wrt)  # as a user would call it (``diff(f, x, x)``, not nested)
         if tree_size(d, limit, sizes) > limit:
             out.append((wrt, e))
             continue
+        count = display.operation_count
         if tree_size(e, limit, sizes) > limit:  # ours is the larger tree: SymPy's wins
-            best, best_ops = d, sp.count_ops(d)
+            best, best_ops = d, count(d)
         else:
-            best, best_ops = e, sp.count_ops(e)
+            best, best_ops = e, count(e)
         for c in (collapse_named(d), d):
-            ops = sp.count_ops(c)
+            ops = count(c)
             if ops < best_ops:
                 best, best_ops = c, ops
         out.append((wrt, best))

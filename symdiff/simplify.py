@@ -9,8 +9,12 @@ below ``config.full_size`` while the time budget lasts, and ``fast`` on the rest
 
 from __future__ import annotations
 
+import math
+import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import sympy as sp
 
@@ -166,9 +170,9 @@ def _indicator(e: sp.Basic) -> bool:
 
 def _rewrite_indicators(node: sp.Basic) -> sp.Basic:
     """``𝟙**k = 𝟙`` (k > 0) and ``𝟙[u > 0]·relu(u) = relu(u)`` (relu' as an indicator)."""
-    if isinstance(node, sp.Pow) and _indicator(node.base):
-        if node.exp.is_Integer and node.exp > 0:
-            return node.base
+    positive = isinstance(node, sp.Pow) and node.exp.is_Integer and node.exp > 0
+    if positive and _indicator(node.base):
+        return node.base
     if isinstance(node, sp.Mul):
         relus = {f.args[0] for f in node.args if isinstance(f, relu)}
         keep = [f for f in node.args if not (_indicator(f) and f.args[0] in relus)]
@@ -278,14 +282,87 @@ def _rational_form(expr: sp.Expr) -> list[sp.Expr]:
     return [factored.xreplace({d: a for a, d in dummies.items()})]
 
 
-def full(expr: sp.Basic) -> sp.Basic:
-    """``sympy.simplify`` (small entries only), keeping the smaller of it and ``fast``."""
+_clock: Callable[[], float] = time.monotonic
+"""The clock budgets are measured with (seconds; replaced by a fake clock in tests)."""
+
+
+class OutOfTime(BaseException):
+    """Raised inside a ``sympy.simplify`` call when its wall-time budget runs out.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``) so that SymPy's ``except Exception``
+    clauses do not swallow it; :func:`full` catches it and keeps the best form so far.
+    """
+
+
+class Deadline:
+    """A wall-time budget: ``Deadline(5.0)`` ends 5 s from now (``None``: never).
+
+    ``clock`` defaults to this module's ``_clock``, read when the deadline is made.
+    """
+
+    def __init__(self, seconds: float | None, clock: Callable[[], float] | None = None):
+        self.clock = clock or _clock
+        self.end = None if seconds is None else self.clock() + float(seconds)
+
+    def left(self) -> float:
+        """Seconds left (``inf`` without a budget)."""
+        return math.inf if self.end is None else self.end - self.clock()
+
+    def expired(self) -> bool:
+        """True once the budget is spent."""
+        return self.left() <= 0
+
+
+def _on_alarm(signum, frame):
+    raise OutOfTime()
+
+
+def run_bounded(fn: Callable[[], Any], seconds: float) -> Any:
+    """``fn()``, interrupted with :class:`OutOfTime` after ``seconds`` of wall time.
+
+    Interruption uses ``SIGALRM`` and so works in the main thread on Unix; elsewhere ``fn`` runs
+    to its end (the budget is then checked between calls only). An alarm already armed by the
+    caller (``hybriddiff formula --timeout``) is kept: it fires first when it is due first, and
+    is re-armed with its remaining time afterwards.
+    """
+    if seconds <= 0:
+        raise OutOfTime()
+    usable = (
+        math.isfinite(seconds)
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        return fn()
+    outer, interval = signal.getitimer(signal.ITIMER_REAL)
+    if outer and outer <= seconds:
+        return fn()
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    start = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        if outer:
+            remaining = max(outer - (time.monotonic() - start), 1e-3)
+            signal.setitimer(signal.ITIMER_REAL, remaining, interval)
+
+
+def full(expr: sp.Basic, deadline: Deadline | None = None) -> sp.Basic:
+    """``sympy.simplify`` (small entries only), keeping the smaller of it and ``fast``.
+
+    With a ``deadline``, ``sympy.simplify`` is interrupted when it runs out (see
+    :func:`run_bounded`) and the ``fast`` form is kept.
+    """
     quick = fast(expr)
     if not isinstance(quick, sp.Expr) or node_count(quick, config.full_size) > config.full_size:
         return quick
+    left = math.inf if deadline is None else deadline.left()
     try:
-        slow = collapse_named(sp.simplify(quick))
-    except (TypeError, ValueError, NotImplementedError, RecursionError):
+        slow = collapse_named(run_bounded(lambda: sp.simplify(quick), left))
+    except (TypeError, ValueError, NotImplementedError, RecursionError, OutOfTime):
         return quick
     return _smallest([quick, slow])
 
@@ -293,14 +370,26 @@ def full(expr: sp.Basic) -> sp.Basic:
 def simplify_exprs(
     exprs: Sequence[sp.Basic], level: str = "fast", budget: float | None = None
 ) -> list[sp.Basic]:
-    """Simplify each entry at ``level``; ``full`` turns to ``fast`` once ``budget`` is spent."""
+    """Simplify each entry at ``level``.
+
+    ``full`` runs within ``budget`` seconds of wall time (default ``config.budget``): a
+    ``sympy.simplify`` still running when the budget ends is interrupted (main thread, Unix)
+    and the entries left get ``fast`` only - the best form found so far is returned, never an
+    error. ``fast`` is bounded by entry size (``config.fast_size``) and ignores the budget.
+    """
     check_level(level)
     if level == "none":
         return list(exprs)
     if level == "fast":
         return [fast(e) for e in exprs]
-    deadline = time.perf_counter() + (config.budget if budget is None else budget)
-    return [full(e) if time.perf_counter() < deadline else fast(e) for e in exprs]
+    deadline = Deadline(config.budget if budget is None else budget)
+    out = []
+    for e in exprs:
+        try:
+            out.append(fast(e) if deadline.expired() else full(e, deadline))
+        except OutOfTime:  # the alarm hit between sympy.simplify and the clean-up
+            out.append(fast(e))
+    return out
 
 
 def simplify_expr(expr: sp.Basic, level: str = "fast", budget: float | None = None) -> sp.Basic:
