@@ -474,8 +474,11 @@ def operation_count(expr) -> int:
         return 0
     constants = {}
     for node in postorder([expr]):
-        if node.args and not node.free_symbols and not isinstance(node, sp.Number):
+        if isinstance(node, sp.Expr) and node.args and not node.is_Number and not node.free_symbols:
             constants[node] = sp.Integer(2)
     if constants:
-        expr = expr.xreplace(constants)
+        try:
+            expr = expr.xreplace(constants)
+        except (TypeError, ValueError):  # a container that must keep its structure
+            return int(sp.count_ops(expr))
     return int(sp.count_ops(expr))
