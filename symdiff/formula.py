@@ -106,6 +106,29 @@ class Formula:
             self._sums = display._sums([self.function])
         return display.orient(display.name_softmax(e), _sums_cache=self._sums)
 
+    def rows(self, style: str = "text", **settings) -> list[tuple[str, str]]:
+        """``(label, body)`` per shared subexpression, then per entry, in one ``style``.
+
+        ``style`` is ``"text"``, ``"pretty"`` (``settings`` go to the pretty printer, e.g.
+        ``wrap_line=False``) or ``"latex"``; labels and bodies use the same rendering
+        (``∂f/∂μ`` beside ``μ``). For callers that lay entries out themselves.
+
+        >>> import symdiff
+        >>> symdiff.formula("x**2*y").rows()
+        [('df/dx', '2*x*y'), ('df/dy', 'x**2')]
+        """
+        if style == "text":
+            named, label, show = (lambda s: s.name), label_text, display.text
+        elif style == "pretty":
+            named, label = display.symbol_pretty, label_pretty
+            show = lambda e: display.pretty(e, **settings)  # noqa: E731
+        elif style == "latex":
+            named, label, show = display.symbol_latex, label_latex, display.latex
+        else:
+            raise ValueError(f"rows: style must be 'text', 'pretty' or 'latex', got {style!r}")
+        out = [(named(s), show(self._shown(e))) for s, e in self.subexpressions]
+        return out + [(label(w), show(self._shown(e))) for w, e in self.entries]
+
     def lines(self, labels: bool = True) -> list[str]:
         """Plain-text lines: the shared subexpressions, then ``label = expr`` per entry."""
         show = display.text
