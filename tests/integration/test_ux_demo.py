@@ -59,7 +59,7 @@ def test_eager_hessian_is_a_formatted_symmetric_matrix(tour):
     assert len(rows) == 2
     h = np.array(rows, dtype=float)
     assert np.array_equal(h, h.T)
-    assert not re.search(r"\d\.\d{10,}", eager.split("f(0.7, -1.3)")[1])  # no 17-digit floats
+    assert not re.search(r"\d\.\d{10,}", eager.split("gradient =")[1])  # no 17-digit floats
 
 
 def test_all_derivatives_are_shown_the_same_way(tour):
