@@ -234,6 +234,7 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
     names: Sequence[str] | None = None,
     guards: bool = False,
     mode: str = "auto",
+    verbose: bool | None = None,
 ) -> Compiled | Any:
     """Compile the value, gradient and Hessian of a scalar function to numba kernels.
 
@@ -262,6 +263,12 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
         guards first and raises :class:`bridge.GuardError` (naming the guard and the offending
         points) when a point takes another branch. A ``Lifted`` passed in keeps its own guards.
 
+    verbose : bool or None
+        Progress of the lift, the differentiation and the numba build (stage and elapsed
+        time) on stderr: True always, False never, None (default) when stderr is a terminal
+        and the work has run longer than 2 s. Every stage also goes to the ``hybriddiff``
+        logger (INFO) whatever ``verbose`` says.
+
     Returns
     -------
     Compiled
@@ -280,6 +287,15 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
     >>> c.hessian([[1.0, 0.0], [2.0, 0.0]]).shape
     (2, 2, 2)
     """
+    from symdiff.progress import verbosity
+
+    with verbosity(verbose):
+        return _compile(
+            f, example_args, target, dtype, derivatives, wrt, params, names, guards, mode
+        )
+
+
+def _compile(f, example_args, target, dtype, derivatives, wrt, params, names, guards, mode):
     target, dtype, kinds = check_options(target, dtype, derivatives)
     if mode not in ("auto", "scalar", "array"):
         raise ValueError(f"compile: unknown mode {mode!r}; choose 'auto', 'scalar' or 'array'")
@@ -350,11 +366,16 @@ def _module(
     module = cache.load_digest(known) if known else None
     from_cache = module is not None
     if module is None:
-        if callable(problem):
-            problem = problem()
-        source = _source(problem, target, dtype, kinds)
-        module = cache.load_source(source)
-        cache.record(key, cache.digest(source))
+        from symdiff.progress import stage
+
+        with stage("compile") as progress:
+            if callable(problem):
+                problem = problem()
+            progress.step("differentiate and generate numba source")
+            source = _source(problem, target, dtype, kinds)
+            progress.step("load module", f"{len(source.splitlines())} lines")
+            module = cache.load_source(source)
+            cache.record(key, cache.digest(source))
     module.FROM_CACHE = from_cache  # this request's kernels: generated now, or found cached
     return module
 
