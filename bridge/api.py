@@ -287,12 +287,13 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
     >>> c.hessian([[1.0, 0.0], [2.0, 0.0]]).shape
     (2, 2, 2)
     """
+    request = (f, example_args, target, dtype, derivatives, wrt, params, names, guards, mode)
+    if verbose is None:  # a warm start imports no SymPy (symdiff), not even for progress
+        return _compile(*request)
     from symdiff.progress import verbosity
 
     with verbosity(verbose):
-        return _compile(
-            f, example_args, target, dtype, derivatives, wrt, params, names, guards, mode
-        )
+        return _compile(*request)
 
 
 def _compile(f, example_args, target, dtype, derivatives, wrt, params, names, guards, mode):
