@@ -482,3 +482,50 @@ def operation_count(expr) -> int:
         except (TypeError, ValueError):  # a container that must keep its structure
             return int(sp.count_ops(expr))
     return int(sp.count_ops(expr))
+
+
+# --------------------------------------------------------------------------- Jupyter
+
+_MATRIX_SIDE = 12
+"""Hessians up to this many variables render as a full matrix in Jupyter; larger ones list
+their first non-zero entries."""
+_LISTED = 20
+
+
+def _fits(expr) -> bool:
+    return not isinstance(expr, sp.Basic) or tree_size(expr, 2_000) <= 2_000
+
+
+def latex_lifted(lifted) -> str:
+    """``$f(x, y) = ...$`` for Jupyter: the lifted output, a matrix for array outputs."""
+    names = ", ".join(symbol_latex(v) for v in lifted.variables[:8])
+    names += ", \\ldots" if len(lifted.variables) > 8 else ""
+    out = lifted.output
+    if lifted.is_scalar:
+        body = latex(out) if _fits(out) else r"\text{(too large to print)}"
+    else:
+        import numpy as np
+
+        arr = np.asarray(out, dtype=object)
+        if arr.size <= _MATRIX_SIDE**2 and arr.ndim <= 2 and all(_fits(e) for e in arr.flat):
+            body = latex(sp.Matrix(arr.reshape(arr.shape[0], -1) if arr.ndim else arr))
+        else:
+            body = rf"\text{{an array of shape {arr.shape}}}"
+    return rf"$\displaystyle f\left({names}\right) = {body}$"
+
+
+def latex_hessian(hessian) -> str:
+    """A :class:`symdiff.SparseHessian` for Jupyter: the matrix, or its first entries."""
+    n = hessian.shape[0]
+    if n <= _MATRIX_SIDE and all(_fits(v) for v in hessian.values):
+        return rf"$\displaystyle H = {latex(hessian.dense())}$"
+    rows = []
+    for i, j, v in hessian.entries():
+        if i <= j:
+            shown = latex(v) if _fits(v) else r"\ldots"
+            rows.append(rf"H_{{{i},{j}}} &= {shown}")
+        if len(rows) == _LISTED:
+            break
+    more = rf" \\ &\ldots \text{{ ({hessian.nnz} non-zeros in all)}}"
+    body = r" \\ ".join(rows) + (more if hessian.nnz > 2 * len(rows) else "")
+    return rf"$\displaystyle \begin{{aligned}}{body}\end{{aligned}}$"

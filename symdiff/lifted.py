@@ -115,6 +115,11 @@ class Lifted:
             f"{len(self.parameters)} parameter(s){guards})"
         )
 
+    def _repr_latex_(self) -> str:
+        from .display import latex_lifted
+
+        return latex_lifted(self)
+
     def _scalar(self, who: str) -> sp.Expr:
         if not self.is_scalar:
             raise ValueError(

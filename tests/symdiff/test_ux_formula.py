@@ -222,3 +222,17 @@ def test_run_bounded_keeps_an_outer_alarm():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+# ----------------------------------------------------------------------- Jupyter
+
+
+def test_lifted_and_its_hessian_render_in_jupyter():
+    lifted = symdiff.lift(lambda x, log_sigma: ad.exp(log_sigma) * x**2, 0.3, 0.1)
+    tex = lifted._repr_latex_()
+    assert tex.startswith(r"$\displaystyle f\left(x, \mathrm{log\_sigma}\right) = ")
+    h = lifted.hessian()
+    assert h._repr_latex_().startswith(r"$\displaystyle H = \left[\begin{matrix}")
+    big = symdiff.lift(lambda v: (100 * (v[1:] - v[:-1] ** 2) ** 2).sum(), np.ones(30))
+    listed = big.hessian()._repr_latex_()
+    assert r"\begin{aligned}H_{0,0} &= " in listed and "non-zeros in all" in listed
