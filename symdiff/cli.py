@@ -64,7 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     style.add_argument("--latex", action="store_true", help="print LaTeX")
     style.add_argument("--pretty", action="store_true", help="print with SymPy's unicode art")
     p.add_argument("--simplify", choices=LEVELS, default="fast", help="default: fast")
-    p.add_argument("--budget", type=float, default=None, help="seconds for --simplify full")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="wall-time seconds for --simplify full; the best form found so far is printed",
+    )
     p.add_argument(
         "--max-order", type=int, default=MAX_ORDER, help=f"largest --order (default {MAX_ORDER})"
     )
