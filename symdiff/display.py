@@ -47,7 +47,8 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm
 from sympy.printing.str import StrPrinter
 
-from .dag import deep_recursion, postorder, tree_size
+from .dag import deep_recursion, has_any, postorder, tree_size
+from .dag import xreplace as dag_xreplace
 
 __all__ = [
     "latex",
@@ -269,14 +270,15 @@ def recognise_constants(expr):
     ``np.pi`` lifts to ``3.14159265358979``; printed formulas read ``pi`` instead. Floats that
     match nothing simple stay as they are.
     """
-    if not isinstance(expr, sp.Basic) or not expr.has(sp.Float):
-        return expr
+    if not isinstance(expr, sp.Basic) or not has_any(expr, (sp.Float,)):
+        return expr  # DAG-aware walks throughout: a lifted expression may be a huge tree
     found = {}
-    for f in expr.atoms(sp.Float):
-        exact = _recognised(f)
-        if exact is not None:
-            found[f] = exact
-    return expr.xreplace(found) if found else expr
+    for f in postorder([expr]):
+        if isinstance(f, sp.Float) and f not in found:
+            exact = _recognised(f)
+            if exact is not None:
+                found[f] = exact
+    return dag_xreplace(expr, found) if found else expr
 
 
 # --------------------------------------------------------------------------- named parts
@@ -310,9 +312,9 @@ def name_parts(
     except σ and tanh.
     """
     entries = list(entries)
-    if all(len(text(e)) <= width for e in entries):
-        return [], entries
     if any(tree_size(e, _SIZE) > _SIZE for e in entries if isinstance(e, sp.Basic)):
+        return [], entries  # first: printing a DAG-shaped entry walks its whole tree
+    if all(len(text(e)) <= width for e in entries):
         return [], entries
     taken = set(avoid)
     for e in entries:
@@ -450,9 +452,9 @@ def name_softmax(expr):
     Display only (the derivatives of log-sum-exp and cross-entropy); products such as
     ``exp(a + b) / S**2`` become ``softmax(...)[0] * softmax(...)[1]``.
     """
-    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp):
+    if not isinstance(expr, sp.Basic) or tree_size(expr, _SIZE) > _SIZE:
         return expr
-    if tree_size(expr, _SIZE) > _SIZE:
+    if not expr.has(sp.exp):
         return expr
     memo: dict = {}
     with deep_recursion():

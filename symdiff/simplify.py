@@ -182,7 +182,10 @@ def _rewrite_indicators(node: sp.Basic) -> sp.Basic:
 
 
 def _rewrite_node(node: sp.Basic) -> sp.Basic:
-    if isinstance(node, sp.Pow | sp.Mul) and node.has(sp.Heaviside):
+    if isinstance(node, sp.Pow | sp.Mul) and any(
+        isinstance(a, sp.Heaviside) or isinstance(a, sp.Pow) and isinstance(a.base, sp.Heaviside)
+        for a in node.args
+    ):  # direct arguments only: ``has`` would walk the whole (DAG-shaped) tree
         changed = _rewrite_indicators(node)
         if changed is not node:
             return changed
