@@ -207,18 +207,22 @@ class Tensor:
     # --- array protocol -----------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
+        """The shape of the data, as ``numpy.ndarray.shape``."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes (``len(t.shape)``)."""
         return self.data.ndim
 
     @property
     def size(self) -> int:
+        """The number of elements (the product of ``t.shape``)."""
         return self.data.size
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype of the data (float64 by default, float32 kept when given)."""
         return self.data.dtype
 
     @property
@@ -496,15 +500,18 @@ class Tensor:
     # --- methods a PyTorch/NumPy user expects -------------------------------------------------
     @property
     def T(self) -> Tensor:
+        """The transpose (all axes reversed, as ``numpy.ndarray.T``); differentiable."""
         return _sh.transpose(self)
 
     # Named methods (t.exp(), t.sum(axis), t.reshape(2, 3), t.astype(...), ...) are installed
     # from the op table's surfaces (autodiff.ops.surface): one declaration per op.
 
     def any(self):
+        """True when any element is non-zero (a plain bool: no gradient flows through it)."""
         return bool(self.data.any())
 
     def all(self):
+        """True when every element is non-zero (a plain bool: no gradient flows through it)."""
         return bool(self.data.all())
 
 

@@ -236,6 +236,52 @@ class Compiled:
             indices=tuple(int(i) for i in rows) if x.ndim == 2 else (0,),
         )
 
+    # --- the function's own arguments, packed into x ------------------------------------------
+    def pack(self, x, p=None, more: tuple = (), who: str = "pack"):
+        """``(x, p)`` for a call made with the compiled function's own positional arguments.
+
+        ``bridge.compile(f, 0.7, -1.3)`` compiles ``f(x, y)`` with the variable vector
+        ``x = [x, y]``; without parameters, ``c.value(0.7, -1.3)`` (scalars: one point) or
+        ``c.value(xs, ys)`` (equal-length 1-D arrays: a batch of points) is packed into that
+        vector (a batch: one row per point). A call that matches neither raises ``ShapeError``
+        showing the expected call. With parameters, ``p`` stays the second argument.
+
+        >>> import sympy as sp, bridge
+        >>> x, y = sp.symbols("x y", real=True)
+        >>> c = bridge.compile(x**2 * y, wrt=[x, y])
+        >>> c.pack(3.0, 2.0)[0].tolist(), float(c.value(3.0, 2.0))
+        ([3.0, 2.0], 18.0)
+        """
+        if p is None and not more or self.n_params:
+            if more:
+                raise ShapeError(self._expected_call(who, 2 + len(more)))
+            return x, p
+        args = (x, p, *more)
+        arrays = [np.asarray(a) for a in args]
+        if any(a.dtype == object for a in arrays):
+            raise ShapeError(self._expected_call(who, len(args)))
+        if len(args) == self.n and all(a.ndim == 0 for a in arrays):
+            return np.array([a.item() for a in arrays], dtype=self.dtype), None
+        lengths = {a.shape[0] for a in arrays if a.ndim == 1}
+        if len(args) == self.n and all(a.ndim <= 1 for a in arrays) and len(lengths) == 1:
+            n_points = lengths.pop()
+            return np.column_stack([np.broadcast_to(a, (n_points,)) for a in arrays]), None
+        flat = np.concatenate([a.reshape(-1) for a in arrays])
+        if flat.shape[0] == self.n:
+            return flat.astype(self.dtype), None
+        raise ShapeError(self._expected_call(who, len(args)))
+
+    def _expected_call(self, who: str, n_args: int) -> str:
+        names = ", ".join(self.variable_names[:8]) + (", ..." if self.n > 8 else "")
+        params = f", p=<{self.n_params} parameter(s): {', '.join(self.parameter_names)}>"
+        p = params if self.n_params else ""
+        return (
+            f"{who}: got {n_args} positional arguments, which do not pack into the "
+            f"{self.n} variable(s) ({names}); call {who}(x{p}) with one point x of shape "
+            f"({self.n},) or a batch X of shape (N, {self.n})"
+            + ("" if self.n_params else f", or {who}(<one value per variable>)")
+        )
+
     # --- public evaluation --------------------------------------------------------------------
     def _lazy(self, kind: str, x, p, who: str, sparse: bool = False):
         """``kind`` over a Dask array of points: a lazy Dask array (see bridge.dask_support)."""
@@ -243,34 +289,39 @@ class Compiled:
 
         return map_points(self, kind, x, p, who, sparse)
 
-    def value(self, x, p=None):
+    def value(self, x, p=None, *more):
         """The expression's value at ``x`` (a scalar) or at every row of ``X`` (shape (N,)).
 
         ``x`` may be a ``dask.array.Array`` of points (leading axis): the result is then a
         lazy Dask array chunked like ``x`` (:mod:`bridge.dask_support`); so for every method.
+        Without parameters, the function's own positional arguments work too:
+        ``c.value(0.7, -1.3)`` is ``c.value([0.7, -1.3])`` (see :meth:`pack`).
         """
         if is_dask_array(x):
             return self._lazy("value", x, p, "value")
+        x, p = self.pack(x, p, more, "value")
         x, p = self._x(x, "value"), self._p(p, "value")
         if self.guards:
             self._check_guards(x, p, "value")
         return self._run.value(x, p)
 
-    def value_and_grad(self, x, p=None):
+    def value_and_grad(self, x, p=None, *more):
         """``(value, gradient)`` at one point or at every row of a batch."""
         self._need("grad", "value_and_grad")
         if is_dask_array(x):
             return self._lazy("value_and_grad", x, p, "value_and_grad")
+        x, p = self.pack(x, p, more, "value_and_grad")
         x, p = self._x(x, "value_and_grad"), self._p(p, "value_and_grad")
         if self.guards:
             self._check_guards(x, p, "value_and_grad")
         return self._run.grad(x, p)
 
-    def grad(self, x, p=None):
+    def grad(self, x, p=None, *more):
         """The gradient: shape (n,) for one point, (N, n) for a batch."""
         self._need("grad", "grad")
         if is_dask_array(x):
             return self._lazy("grad", x, p, "grad")
+        x, p = self.pack(x, p, more, "grad")
         x, p = self._x(x, "grad"), self._p(p, "grad")
         if self.guards:
             self._check_guards(x, p, "grad")
@@ -285,6 +336,7 @@ class Compiled:
         self._need("hessian", "hessian")
         if is_dask_array(x):
             return self._lazy("hessian", x, p, "hessian", sparse)
+        x, p = self.pack(x, p, (), "hessian")
         x, p = self._x(x, "hessian"), self._p(p, "hessian")
         if self.guards:
             self._check_guards(x, p, "hessian")

@@ -10,8 +10,18 @@ All 25 tasks run at once: ``functional_call`` accepts parameters with an extra l
 axis, so the inner gradient of the summed task losses with respect to per-task copies of the
 weights is exactly each task's own gradient.
 
-    python examples/maml_sinusoid.py                 # full run (about 4 minutes on 2 cores)
-    python examples/maml_sinusoid.py --fast          # CI: a few iterations plus checks
+The task distribution is a parameter: any ``sampler(rng, n_tasks, k, n_query=None)`` returning
+``(xs, ys, xq, yq)`` of shape (tasks, points, 1) trains with the same loop (``linear_tasks`` is
+a second example)::
+
+    from examples.maml_sinusoid import linear_tasks, train_maml
+    history = train_maml(model, rng, 500, 0.01, 25, 10, False, 1e-3, sampler=linear_tasks)
+
+Run it from a source checkout::
+
+    python -m examples.maml_sinusoid                 # full run (about 4 minutes on 2 cores)
+    python -m examples.maml_sinusoid --fast          # CI: a few iterations plus checks
+    python -m examples.maml_sinusoid --fast --plot maml.png   # meta-loss and adapted fits
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -26,14 +37,26 @@ import autodiff as ad
 from autodiff import nn
 from autodiff.optim import Adam
 
+Sampler = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+"""``sampler(rng, n_tasks, k, n_query=None) -> (xs, ys, xq, yq)``, each (tasks, points, 1)."""
+
 
 def sample_tasks(rng: np.random.Generator, n_tasks: int, k: int, n_query: int | None = None):
-    """Support and query sets ``(xs, ys, xq, yq)`` of shape (tasks, points, 1)."""
+    """Sinusoid tasks: support and query sets ``(xs, ys, xq, yq)`` of shape (tasks, points, 1)."""
     amp = rng.uniform(0.1, 5.0, size=(n_tasks, 1, 1))
     phase = rng.uniform(0.0, np.pi, size=(n_tasks, 1, 1))
     xs = rng.uniform(-5.0, 5.0, size=(n_tasks, k, 1))
     xq = rng.uniform(-5.0, 5.0, size=(n_tasks, n_query or k, 1))
     return xs, amp * np.sin(xs - phase), xq, amp * np.sin(xq - phase)
+
+
+def linear_tasks(rng: np.random.Generator, n_tasks: int, k: int, n_query: int | None = None):
+    """Linear-regression tasks ``y = a x + b`` (a in [-2, 2], b in [-1, 1]): another sampler."""
+    a = rng.uniform(-2.0, 2.0, size=(n_tasks, 1, 1))
+    b = rng.uniform(-1.0, 1.0, size=(n_tasks, 1, 1))
+    xs = rng.uniform(-5.0, 5.0, size=(n_tasks, k, 1))
+    xq = rng.uniform(-5.0, 5.0, size=(n_tasks, n_query or k, 1))
+    return xs, a * xs + b, xq, a * xq + b
 
 
 def _task_copies(p: ad.Tensor, n_tasks: int) -> ad.Tensor:
@@ -68,12 +91,27 @@ def meta_gradient(model, tasks, alpha: float, first_order: bool = False):
     return loss, ad.gradients([loss], list(params.values()))
 
 
-def train_maml(model, rng, iterations, alpha, meta_batch, k, first_order, lr, progress):
-    """Meta-train ``model`` in place; returns the meta-loss of every iteration."""
+def _silent(label, it, total, history):
+    return None
+
+
+def train_maml(
+    model,
+    rng,
+    iterations,
+    alpha,
+    meta_batch,
+    k,
+    first_order=False,
+    lr=1e-3,
+    progress=_silent,
+    sampler: Sampler = sample_tasks,
+):
+    """Meta-train ``model`` in place on tasks from ``sampler``; returns every meta-loss."""
     opt = Adam(model.parameters(), lr=lr)
     history = []
     for it in range(iterations):
-        loss, grads = meta_gradient(model, sample_tasks(rng, meta_batch, k), alpha, first_order)
+        loss, grads = meta_gradient(model, sampler(rng, meta_batch, k), alpha, first_order)
         for p, g in zip(model.parameters(), grads):
             p.grad = g
         opt.step()
@@ -82,12 +120,14 @@ def train_maml(model, rng, iterations, alpha, meta_batch, k, first_order, lr, pr
     return history
 
 
-def train_pretrained(model, rng, iterations, meta_batch, k, lr, progress):
+def train_pretrained(
+    model, rng, iterations, meta_batch, k, lr=1e-3, progress=_silent, sampler=sample_tasks
+):
     """The baseline: one network trained jointly on data from all tasks (no adaptation)."""
     opt = Adam(model.parameters(), lr=lr)
     history = []
     for it in range(iterations):
-        xs, ys, _, _ = sample_tasks(rng, meta_batch, k)
+        xs, ys, _, _ = sampler(rng, meta_batch, k)
         opt.zero_grad()
         loss = nn.functional.mse_loss(model(xs), ys)
         loss.backward()
@@ -97,9 +137,11 @@ def train_pretrained(model, rng, iterations, meta_batch, k, lr, progress):
     return history
 
 
-def evaluate(model, rng, n_tasks: int, k: int, alpha: float) -> tuple[float, float]:
+def evaluate(
+    model, rng, n_tasks: int, k: int, alpha: float, sampler: Sampler = sample_tasks
+) -> tuple[float, float]:
     """Held-out query MSE before and after one adaptation step (100 query points per task)."""
-    tasks = sample_tasks(rng, n_tasks, k, n_query=100)
+    tasks = sampler(rng, n_tasks, k, n_query=100)
     params = {k_: p.detach() for k_, p in model.named_parameters()}
     before = ad.mean(_task_mse(model(tasks[2]), tasks[3]))
     after = meta_loss(model, {k_: v.requires_grad_() for k_, v in params.items()}, tasks, alpha)
@@ -139,6 +181,66 @@ def check_meta_gradient(seed: int = 0, eps: float = 1e-6) -> float:
     return worst
 
 
+def adapted_fits(model, alpha: float, k: int = 10, steps=(1, 10), seed: int = 7, n_tasks=2):
+    """Finn et al.'s Figure 2: sine fits of ``model`` before and after gradient steps.
+
+    For ``n_tasks`` sinusoids, returns dicts with the grid ``x``, the ``truth``, the ``k``
+    support points and the predictions ``pre`` and ``steps[i]`` (after that many SGD steps
+    of size ``alpha`` on the support points).
+    """
+    rng = np.random.default_rng(seed)
+    grid = np.linspace(-5.0, 5.0, 200)[:, None]
+    out = []
+    for _ in range(n_tasks):
+        amp, phase = rng.uniform(0.1, 5.0), rng.uniform(0.0, np.pi)
+        xs = rng.uniform(-5.0, 5.0, size=(k, 1))
+        ys = amp * np.sin(xs - phase)
+        params = {name: p.detach() for name, p in model.named_parameters()}
+        fit = {"x": grid[:, 0], "truth": amp * np.sin(grid[:, 0] - phase), "xs": xs, "ys": ys}
+        fit["pre"] = np.asarray(nn.functional_call(model, params, grid).data)[:, 0]
+        for step in range(1, max(steps) + 1):
+            params = {name: v.detach().requires_grad_() for name, v in params.items()}
+            loss = ad.mean(ad.square(nn.functional_call(model, params, xs) - ys))
+            grads = ad.gradients([loss], list(params.values()))
+            params = {name: v - alpha * g for (name, v), g in zip(params.items(), grads)}
+            if step in steps:
+                pred = nn.functional_call(model, params, grid)
+                fit[step] = np.asarray(pred.data)[:, 0]
+        out.append(fit)
+    return out
+
+
+def plot(path: str, maml_history, base_history, fits, steps=(1, 10)) -> str:
+    """Save the figure: meta-training loss (both models) and adapted sine fits per task."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 1 + len(fits), figsize=(5 * (1 + len(fits)), 4))
+    window = max(1, len(maml_history) // 50)
+    for name, history in (("MAML meta-loss", maml_history), ("pretrained loss", base_history)):
+        smooth = np.convolve(history, np.ones(window) / window, mode="valid")
+        axes[0].plot(np.arange(len(smooth)) + window, smooth, label=name)
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("iteration")
+    axes[0].set_ylabel(f"loss (mean of {window})")
+    axes[0].set_title("meta-training")
+    axes[0].legend()
+    for ax, fit in zip(axes[1:], fits):
+        ax.plot(fit["x"], fit["truth"], "r-", label="ground truth")
+        ax.plot(fit["x"], fit["pre"], ":", color="tab:green", label="pre-update")
+        for step in steps:
+            ax.plot(fit["x"], fit[step], "--", label=f"{step} grad step{'s' if step > 1 else ''}")
+        ax.plot(fit["xs"][:, 0], fit["ys"][:, 0], "k^", label=f"K = {len(fit['xs'])} points")
+        ax.set_title("MAML, adapted to a new task")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train MAML and the pre-trained baseline, then compare them on held-out tasks."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -146,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-order", action="store_true", help="first-order MAML")
     parser.add_argument("--fast", action="store_true", help="a few iterations and the checks")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--plot", metavar="PATH", help="save the meta-loss and adapted fits (needs matplotlib)"
+    )
     args = parser.parse_args(argv)
     iterations = 200 if args.fast else args.iterations
     alpha, meta_batch, k, lr = 0.01, 25, 10, 1e-3
@@ -158,12 +263,17 @@ def main(argv: list[str] | None = None) -> int:
         maml, rng, iterations, alpha, meta_batch, k, args.first_order, lr, _progress_printer(every)
     )
     base = nn.MLP([1, 40, 40, 1], activation="relu", seed=args.seed)
-    train_pretrained(base, rng, iterations, meta_batch, k, lr, _progress_printer(every))
+    base_history = train_pretrained(
+        base, rng, iterations, meta_batch, k, lr, _progress_printer(every)
+    )
     print("\nheld-out tasks (100 tasks, MSE on 100 query points):")
     print(f"  {'model':12s} {'before':>10s} {'1 step':>10s}")
     for name, model in (("MAML", maml), ("pretrained", base)):
         before, after = evaluate(model, np.random.default_rng(12345), 100, k, alpha)
         print(f"  {name:12s} {before:10.4f} {after:10.4f}")
+    if args.plot:
+        fits = adapted_fits(maml, alpha, k)
+        print(f"\nfigure saved to {plot(args.plot, history, base_history, fits)}")
     if args.fast:
         first, last = np.mean(history[:50]), np.mean(history[-50:])
         error = check_meta_gradient()

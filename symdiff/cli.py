@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 import signal
 import sys
 from contextlib import contextmanager
 
-import sympy as sp
-
+from . import display
 from .errors import LiftError
 from .formula import formula, label_latex, label_pretty
 from .parse import parse_expression
@@ -72,7 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     style.add_argument("--latex", action="store_true", help="print LaTeX")
     style.add_argument("--pretty", action="store_true", help="print with SymPy's unicode art")
     p.add_argument("--simplify", choices=LEVELS, default="fast", help="default: fast")
-    p.add_argument("--budget", type=float, default=None, help="seconds for --simplify full")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="wall-time seconds for --simplify full; the best form found so far is printed",
+    )
     p.add_argument(
         "--max-order", type=int, default=MAX_ORDER, help=f"largest --order (default {MAX_ORDER})"
     )
@@ -123,7 +128,7 @@ def formula_cli(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) > 1 and argv[0] == "formula":
         argv = argv[1:]
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_expression_last(argv))
     try:
         with _time_limit(args.timeout):
             for line in _lines(args):
@@ -147,16 +152,49 @@ def formula_cli(argv: list[str] | None = None) -> int:
     return 0
 
 
+_VALUE_OPTIONS = {"--order", "--simplify", "--budget", "--max-order", "--max-entries", "--timeout"}
+
+
+def _expression_last(argv: list[str]) -> list[str]:
+    """Let an expression start with a minus: ``"-exp(-k*r)/r"`` is not an option.
+
+    The first argument that starts with a single ``-``, is not ``-h`` and is not the value of
+    an option is moved behind ``--``, where argparse reads it as the positional expression.
+    """
+    out, after_value_option = [], False
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            return argv
+        is_expr = arg.startswith("-") and not arg.startswith("--") and arg not in ("-h",)
+        if is_expr and not after_value_option:
+            return out + argv[i + 1 :] + ["--", arg]
+        out.append(arg)
+        after_value_option = arg in _VALUE_OPTIONS
+    return argv
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def _lines(args) -> list[str]:
-    """Parse, differentiate and format; every line is built before any is printed."""
+def _lines(args, stream=None) -> list[str]:
+    """Parse, differentiate and format; every line is built before any is printed.
+
+    ``--pretty`` output that ``stream`` (default stdout) cannot encode is printed as plain
+    text instead, with a note on stderr; on a terminal, an entry whose 2-D form is wider than
+    the terminal is printed as text (which the terminal wraps readably). ``--shapes`` reads
+    the expression as array code and prints matrix calculus.
+    """
     if args.shapes:
         return _matrix_lines(args)
+    stream = sys.stdout if stream is None else stream
     expr, symbols = parse_expression(args.expression)
+    if not symbols and not args.wrt:
+        raise ValueError(
+            f"{args.expression.strip()!r} is the constant {expr} - it has no variables, so every "
+            "derivative is 0; write an expression in at least one variable (e.g. 'pi*x')"
+        )
     _check_work(args, len(args.wrt) if args.wrt else len(symbols))
     result = formula(
         expr,
@@ -168,17 +206,49 @@ def _lines(args) -> list[str]:
     if args.latex:
         return [result.latex()] if result.subexpressions else _each(result, "latex")
     if args.pretty:
-        return [result.pretty()] if result.subexpressions else _each(result, "pretty")
+        lines = _pretty_lines(result, stream)
+        if lines is not None:
+            return lines
     return result.lines()
+
+
+def _terminal_columns() -> int:
+    return shutil.get_terminal_size().columns
+
+
+def _pretty_lines(result, stream) -> list[str] | None:
+    """The ``--pretty`` lines, or None when ``stream`` cannot show them (then plain text)."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    tty = bool(getattr(stream, "isatty", None) and stream.isatty())
+    columns = _terminal_columns() if tty else None
+    out: list[str] = []
+    named = [(display.symbol_pretty(s), e) for s, e in result.subexpressions]
+    labelled = named + [(label_pretty(w), e) for w, e in result.entries]
+    for label, e in labelled:
+        body = display.pretty(result._shown(e), wrap_line=False)
+        if columns and max(len(line) for line in body.splitlines()) + 2 > columns:
+            body = display.text(result._shown(e))  # one long line wraps readably
+        out += [f"{label} =", body, ""] if "\n" in body else [f"{label} = {body}", ""]
+    text = "\n".join(out)
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        print(
+            f"hybriddiff formula: note: the output encoding ({encoding}) cannot show --pretty "
+            "output; printing plain text",
+            file=sys.stderr,
+        )
+        return None
+    return out[:-1] if out and out[-1] == "" else out
 
 
 def _each(result, style: str) -> list[str]:
     out = []
     for wrt, e in result.entries:
         if style == "latex":
-            out.append(f"{label_latex(wrt)} = {sp.latex(e)}")
+            out.append(f"{label_latex(wrt)} = {display.latex(result._shown(e))}")
         else:
-            out += [f"{label_pretty(wrt)} =", sp.pretty(e, use_unicode=True), ""]
+            out += [f"{label_pretty(wrt)} =", display.pretty(result._shown(e)), ""]
     return out
 
 

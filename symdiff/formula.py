@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from . import display
 from .dag import deep_recursion, free_symbols, shared_form, tree_size
 from .lifted import Lifted
 from .parse import parse_expression
@@ -42,7 +43,8 @@ def label_pretty(wrt: tuple[sp.Symbol, ...], name: str = "f") -> str:
     n = len(wrt)
     sup = str(n).translate(_SUPERSCRIPT) if n > 1 else ""
     den = "".join(
-        f"∂{v}" + (str(k).translate(_SUPERSCRIPT) if k > 1 else "") for v, k in _groups(wrt)
+        f"∂{display.symbol_pretty(v)}" + (str(k).translate(_SUPERSCRIPT) if k > 1 else "")
+        for v, k in _groups(wrt)
     )
     return f"∂{sup}{name}/{den}"
 
@@ -54,7 +56,8 @@ def label_latex(wrt: tuple[sp.Symbol, ...], name: str = "f") -> str:
     n = len(wrt)
     sup = f"^{{{n}}}" if n > 1 else ""
     den = " ".join(
-        rf"\partial {sp.latex(v)}" + (f"^{{{k}}}" if k > 1 else "") for v, k in _groups(wrt)
+        rf"\partial {display.symbol_latex(v)}" + (f"^{{{k}}}" if k > 1 else "")
+        for v, k in _groups(wrt)
     )
     return rf"\frac{{\partial{sup} {name}}}{{{den}}}"
 
@@ -99,12 +102,42 @@ class Formula:
     def __len__(self) -> int:
         return len(self.entries)
 
+    def _shown(self, e):
+        """``e`` as printed: differences oriented as in the function (:mod:`symdiff.display`)."""
+        if getattr(self, "_sums", None) is None:
+            self._sums = display._sums([self.function])
+        return display.orient(display.name_softmax(e), _sums_cache=self._sums)
+
+    def rows(self, style: str = "text", **settings) -> list[tuple[str, str]]:
+        """``(label, body)`` per shared subexpression, then per entry, in one ``style``.
+
+        ``style`` is ``"text"``, ``"pretty"`` (``settings`` go to the pretty printer, e.g.
+        ``wrap_line=False``) or ``"latex"``; labels and bodies use the same rendering
+        (``∂f/∂μ`` beside ``μ``). For callers that lay entries out themselves.
+
+        >>> import symdiff
+        >>> symdiff.formula("x**2*y").rows()
+        [('df/dx', '2*x*y'), ('df/dy', 'x**2')]
+        """
+        if style == "text":
+            named, label, show = (lambda s: s.name), label_text, display.text
+        elif style == "pretty":
+            named, label = display.symbol_pretty, label_pretty
+            show = lambda e: display.pretty(e, **settings)  # noqa: E731
+        elif style == "latex":
+            named, label, show = display.symbol_latex, label_latex, display.latex
+        else:
+            raise ValueError(f"rows: style must be 'text', 'pretty' or 'latex', got {style!r}")
+        out = [(named(s), show(self._shown(e))) for s, e in self.subexpressions]
+        return out + [(label(w), show(self._shown(e))) for w, e in self.entries]
+
     def lines(self, labels: bool = True) -> list[str]:
         """Plain-text lines: the shared subexpressions, then ``label = expr`` per entry."""
-        out = [f"{s} = {e}" for s, e in self.subexpressions]
+        show = display.text
+        out = [f"{s} = {show(self._shown(e))}" for s, e in self.subexpressions]
         if not labels and len(self.entries) == 1 and not out:
-            return [str(self.entries[0][1])]
-        return out + [f"{label_text(w)} = {e}" for w, e in self.entries]
+            return [show(self._shown(self.entries[0][1]))]
+        return out + [f"{label_text(w)} = {show(self._shown(e))}" for w, e in self.entries]
 
     def __str__(self) -> str:
         return "\n".join(self.lines(labels=False))
@@ -112,24 +145,29 @@ class Formula:
     def __repr__(self) -> str:
         return f"Formula({len(self.entries)} entr{'y' if len(self.entries) == 1 else 'ies'})"
 
-    def pretty(self) -> str:
-        """SymPy unicode pretty printing (multi-line for fractions and powers)."""
+    def pretty(self, **settings) -> str:
+        """Unicode 2-D printing (multi-line for fractions and powers).
+
+        ``settings`` go to SymPy's pretty printer (``use_unicode=False`` for ASCII art,
+        ``wrap_line=False``, ``num_columns=...``).
+        """
         if len(self.entries) == 1 and not self.subexpressions:
-            return sp.pretty(self.entries[0][1], use_unicode=True)
+            return display.pretty(self._shown(self.entries[0][1]), **settings)
         blocks = []
-        named = [(s.name, e) for s, e in self.subexpressions]
+        named = [(display.symbol_pretty(s), e) for s, e in self.subexpressions]
         for w, e in named + [(label_pretty(w), e) for w, e in self.entries]:
-            body = sp.pretty(e, use_unicode=True)
+            body = display.pretty(self._shown(e), **settings)
             prefix = f"{w} = "
             blocks.append(prefix + body if "\n" not in body else f"{prefix.rstrip()}\n{body}")
         return "\n\n".join(blocks)
 
     def latex(self) -> str:
         """LaTeX: one expression, or ``label = expr`` lines in an ``aligned`` block."""
+        tex = display.latex
         if len(self.entries) == 1 and not self.subexpressions:
-            return sp.latex(self.entries[0][1])
-        rows = [rf"{sp.latex(s)} &= {sp.latex(e)}" for s, e in self.subexpressions]
-        rows += [rf"{label_latex(w)} &= {sp.latex(e)}" for w, e in self.entries]
+            return tex(self._shown(self.entries[0][1]))
+        rows = [rf"{tex(s)} &= {tex(self._shown(e))}" for s, e in self.subexpressions]
+        rows += [rf"{label_latex(w)} &= {tex(self._shown(e))}" for w, e in self.entries]
         return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
 
     def _repr_latex_(self) -> str:
@@ -332,22 +370,66 @@ def formula(
         f_or_expr = f_or_expr.to_scalar()
     with deep_recursion():
         expr, variables = _source(f_or_expr, args, names)
+        raw = expr
         if simplify != "none":
-            expr = collapse_named(expr)
+            raw = display.recognise_constants(expr)
+            expr = collapse_named(raw)
         wrt = _resolve(wrt, tuple(variables), expr)
         entries = derivative_table(expr, wrt, order, simplify, budget)
+        if simplify != "none":
+            entries = no_larger_than_diff(entries, raw)
         return _readable(Formula(expr, wrt, entries))
 
 
+def no_larger_than_diff(entries: list[tuple[tuple, sp.Expr]], raw: sp.Expr) -> list:
+    """Each entry, or raw ``sympy.diff`` of ``raw`` where that has fewer operations.
+
+    The printed form is never larger (``count_ops``, a constant such as ``sqrt(2/pi)`` counting
+    as one number: :func:`symdiff.display.operation_count`) than SymPy's own derivative of the
+    lifted expression: of our entry, ``sympy.diff`` and its named-function form, the smallest
+    is kept (ours on a tie). Entries or expressions beyond ``config.print_size`` tree nodes are kept
+    as they are (counting them would be the expensive part).
+    """
+    limit, sizes = config.print_size, {}
+    if not isinstance(raw, sp.Basic) or tree_size(raw, limit, sizes) > limit:
+        return entries
+    out = []
+    for wrt, e in entries:
+        if not isinstance(e, sp.Basic):
+            out.append((wrt, e))
+            continue
+        d = sp.diff(raw, *wrt)  # as a user would call it (``diff(f, x, x)``, not nested)
+        if tree_size(d, limit, sizes) > limit:
+            out.append((wrt, e))
+            continue
+        count = display.operation_count
+        if tree_size(e, limit, sizes) > limit:  # ours is the larger tree: SymPy's wins
+            best, best_ops = d, count(d)
+        else:
+            best, best_ops = e, count(e)
+        for c in (collapse_named(d), d):
+            ops = count(c)
+            if ops < best_ops:
+                best, best_ops = c, ops
+        out.append((wrt, best))
+    return out
+
+
 def _readable(result: Formula) -> Formula:
-    """Name shared subexpressions when the expanded entries would be too large to print."""
+    """Name shared subexpressions when the expanded entries would be too large to print,
+    and common function calls (``p = σ(z)``) when an entry would be a very long line."""
     limit, total, sizes = config.print_size, 0, {}
     for _, e in result.entries:
         total += tree_size(e, limit, sizes) if isinstance(e, sp.Basic) else 1
         if total > limit:
             break
     else:
-        return result
+        avoid = [s.name for s in result.variables]
+        defs, reduced = display.name_parts(result.exprs, avoid=avoid)
+        if not defs:
+            return result
+        entries = [(w, r) for (w, _), r in zip(result.entries, reduced)]
+        return Formula(result.function, result.variables, entries, defs)
     avoid = [s.name for s in result.variables]
     defs, reduced = shared_form([e for _, e in result.entries], avoid=avoid)
     entries = [(w, r) for (w, _), r in zip(result.entries, reduced)]

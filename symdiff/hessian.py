@@ -36,6 +36,11 @@ class SparseHessian:
     def __repr__(self) -> str:
         return f"SparseHessian(shape={self.shape}, nnz={self.nnz})"
 
+    def _repr_latex_(self) -> str:
+        from .display import latex_hessian
+
+        return latex_hessian(self)
+
     def __getitem__(self, index: tuple[int, int]) -> sp.Expr:
         i, j = index
         lo, hi = np.searchsorted(self.rows, [i, i + 1])

@@ -115,15 +115,10 @@ class Lifted:
             f"{len(self.parameters)} parameter(s){guards})"
         )
 
-    def _repr_latex_(self) -> str | None:
-        """Jupyter display: the output in LaTeX (a matrix for 1-D/2-D outputs of at most 100
-        elements; ``None``, so the plain repr, beyond that)."""
-        if self.is_scalar:
-            return f"$\\displaystyle {sp.latex(self.output)}$"
-        out = self.output
-        if out.ndim > 2 or out.size > 100 or out.size == 0:
-            return None
-        return f"$\\displaystyle {sp.latex(sp.Matrix(out.reshape(out.shape[0], -1)))}$"
+    def _repr_latex_(self) -> str:
+        from .display import latex_lifted
+
+        return latex_lifted(self)
 
     def _scalar(self, who: str) -> sp.Expr:
         if not self.is_scalar:

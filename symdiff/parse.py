@@ -49,6 +49,14 @@ _ELEMENTARY = [
 FUNCTIONS: dict[str, object] = {name: getattr(sp, name) for name in _ELEMENTARY}
 FUNCTIONS.update(NAMED_FUNCTIONS)
 CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "E": sp.E}
+RESERVED = frozenset({"oo", "zoo", "nan", "NaN", "inf", "Infinity", "infinity", "I", "true"})
+"""Names that SymPy (or a reader) takes for infinity, NaN or the imaginary unit: rejected."""
+CONDITIONALS: dict[str, object] = {
+    "where": lambda cond, a, b: sp.Piecewise((a, cond), (b, True)),
+    "Piecewise": sp.Piecewise,
+}
+"""``where(cond, a, b)`` (as ``ad.where``) and ``Piecewise((a, cond), ..., (b, True))``."""
+_COMPARE = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.BitXor)
 _UNARY = (ast.UAdd, ast.USub)
 MAX_LENGTH = 10_000
@@ -67,18 +75,43 @@ def _reject(text: str, why: str) -> ValueError:
 
 def _check_tree(root: ast.AST, text: str, names: list[str]) -> None:
     """Check every node (iteratively, so that deep input cannot exhaust the stack)."""
-    stack: list[tuple[ast.AST, int]] = [(root, 1)]
+    stack: list[tuple[ast.AST, int, str]] = [(root, 1, "value")]
     while stack:
-        node, depth = stack.pop()
+        node, depth, role = stack.pop()
         if depth > MAX_DEPTH:
             raise _reject(text, f"expression nested deeper than the limit of {MAX_DEPTH} levels")
+        if role == "value":
+            found = _check_node(node, text, names)
+            children = found if isinstance(found, _Tagged) else [(c, "value") for c in found]
+        else:
+            children = _check_conditional_part(node, text, role)
         # children pushed in reverse: names are then found in order of appearance
-        stack.extend((c, depth + 1) for c in reversed(_check_node(node, text, names)))
+        stack.extend((c, depth + 1, r) for c, r in reversed(children))
     _check_magnitudes(root, text)
+
+
+def _check_conditional_part(node: ast.AST, text: str, role: str) -> list[tuple[ast.AST, str]]:
+    """A condition (``x > 0``, ``True`` last in Piecewise) or a ``(value, condition)`` pair."""
+    if role == "pair":
+        if not (isinstance(node, ast.Tuple) and len(node.elts) == 2):
+            raise _reject(text, "Piecewise takes (value, condition) pairs")
+        return [(node.elts[0], "value"), (node.elts[1], "condition")]
+    if isinstance(node, ast.Constant) and node.value is True:
+        return []
+    if isinstance(node, ast.Compare):
+        if not all(isinstance(op, _COMPARE) for op in node.ops) or len(node.ops) != 1:
+            raise _reject(text, "a condition is one comparison with <, <=, > or >=")
+        return [(node.left, "value"), (node.comparators[0], "value")]
+    raise _reject(text, "a condition must be a comparison such as x > 0")
 
 
 def _check_node(node: ast.AST, text: str, names: list[str]) -> list[ast.AST]:
     """Validate one node; return the children still to check."""
+    called = node.func.id if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) else ""
+    if called in CONDITIONALS:
+        return _check_conditional(node, text)
+    if isinstance(node, ast.Compare):
+        raise _reject(text, "comparisons are allowed only as conditions of where(cond, a, b)")
     if isinstance(node, ast.BinOp):
         if not isinstance(node.op, _BINOPS):
             raise _reject(text, f"operator {type(node.op).__name__} is not allowed")
@@ -94,14 +127,39 @@ def _check_node(node: ast.AST, text: str, names: list[str]) -> list[ast.AST]:
     if isinstance(node, ast.Name):
         if node.id.startswith("_"):
             raise _reject(text, f"name {node.id!r} is not allowed (leading underscore)")
-        if node.id in FUNCTIONS:
+        if node.id in FUNCTIONS or node.id in CONDITIONALS:
             raise _reject(text, f"function {node.id!r} must be called")
+        if node.id in RESERVED:
+            raise _reject(
+                text,
+                f"name {node.id!r} is reserved (infinity, NaN and complex numbers are not "
+                "variables)",
+            )
         if node.id not in names and node.id not in CONSTANTS:
             names.append(node.id)
         return []
     if isinstance(node, ast.Call):
         return _check_call(node, text)
     raise _reject(text, f"{type(node).__name__} is not allowed (only arithmetic and calls)")
+
+
+def _check_conditional(node: ast.Call, text: str):
+    name = node.func.id
+    if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+        raise _reject(text, f"{name}() takes plain positional arguments")
+    if name == "where":
+        if len(node.args) != 3:
+            raise _reject(text, "where(cond, a, b) takes three arguments")
+        return _Tagged(
+            [(node.args[0], "condition"), (node.args[1], "value"), (node.args[2], "value")]
+        )
+    if len(node.args) < 1:
+        raise _reject(text, "Piecewise needs (value, condition) pairs")
+    return _Tagged([(a, "pair") for a in node.args])
+
+
+class _Tagged(list):
+    """Children with their roles (``condition``, ``pair``) rather than plain values."""
 
 
 def _check_call(node: ast.Call, text: str) -> list[ast.AST]:
@@ -244,7 +302,7 @@ def parse_expression(
             raise _reject(text, f"unknown name(s) {unknown} (expected only {names})")
         found = names
     symbols = {n: sp.Symbol(n, real=True) for n in found}
-    local = {**FUNCTIONS, **CONSTANTS, **symbols}
+    local = {**FUNCTIONS, **CONDITIONALS, **CONSTANTS, **symbols}
     global_dict = {"__builtins__": {}, "Integer": sp.Integer, "Float": sp.Float}
     global_dict.update({"Rational": sp.Rational, "Symbol": sp.Symbol})
     try:
@@ -257,5 +315,7 @@ def parse_expression(
     except (SyntaxError, TypeError, ValueError, AttributeError) as exc:
         raise _reject(text, f"SymPy could not build it ({exc})") from None
     expr = sp.sympify(expr)
+    if expr.has(sp.zoo, sp.oo, sp.nan, sp.S.NegativeInfinity):
+        raise _reject(text, f"the expression is not finite ({expr}: a division by zero?)")
     floats = {f: sympy_number(float(f)) for f in expr.atoms(sp.Float)}
     return (expr.xreplace(floats) if floats else expr), tuple(symbols.values())

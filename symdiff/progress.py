@@ -27,11 +27,32 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import IO
 
-__all__ = ["Progress", "stage"]
+__all__ = ["Progress", "stage", "verbosity"]
 
 log = logging.getLogger("hybriddiff")
+_now: Callable[[], float] = time.monotonic
+"""The default clock (read at each :func:`stage`; tests replace it with a fake one)."""
+_VERBOSE: ContextVar[bool | None] = ContextVar("hybriddiff_verbose", default=None)
+
+
+@contextmanager
+def verbosity(verbose: bool | None) -> Iterator[None]:
+    """Make ``verbose`` the default of every :func:`stage` opened inside (``None``: no change).
+
+    ``bridge.compile(..., verbose=True)`` uses it so that the stages of the lift, the
+    differentiation and the numba build it runs are all shown (or all silenced).
+    """
+    if verbose is None:
+        yield
+        return
+    token = _VERBOSE.set(bool(verbose))
+    try:
+        yield
+    finally:
+        _VERBOSE.reset(token)
 
 
 class Progress:
@@ -41,16 +62,16 @@ class Progress:
         self,
         task: str,
         verbose: bool | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
         stream: IO[str] | None = None,
         threshold: float = 2.0,
     ):
         self.task = task
-        self.verbose = verbose
-        self.clock = clock
+        self.verbose = _VERBOSE.get() if verbose is None else verbose
+        self.clock = clock or _now
         self.stream = stream
         self.threshold = float(threshold)
-        self.start = clock()
+        self.start = self.clock()
         self.steps: list[tuple[str, float]] = []
 
     def elapsed(self) -> float:
@@ -91,7 +112,7 @@ def stage(
     task: str,
     verbose: bool | None = None,
     *,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] | None = None,
     stream: IO[str] | None = None,
     threshold: float = 2.0,
 ) -> Iterator[Progress]:
@@ -103,10 +124,10 @@ def stage(
         The prefix of every message (``"lift"``).
     verbose : bool or None
         True: always write to ``stream``; False: never (the logger still gets every message);
-        None: write once the task runs longer than ``threshold`` seconds, if ``stream`` is a
-        terminal.
+        None: the enclosing :func:`verbosity`, else write once the task runs longer than
+        ``threshold`` seconds, if ``stream`` is a terminal.
     clock : callable
-        Seconds as a float (``time.monotonic``); injectable for tests.
+        Seconds as a float (default ``time.monotonic``); injectable for tests.
     stream : file, optional
         Where messages go (default ``sys.stderr``).
     threshold : float

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 @dataclass
 class Config:
-    """Mutable settings, read at call time (``symdiff.config.max_elements = ...``)."""
+    """Mutable settings, read at call time (``symdiff.config.max_elements = ...``).
+
+    One instance, ``symdiff.config``, holds the limits every lift and formula reads when it
+    runs: ``max_elements`` and ``max_terms`` bound the size of a lift (beyond them a clear
+    ``LiftTooLarge``), ``fast_size``, ``full_size`` and ``budget`` bound simplification (how
+    large an entry each level rewrites, and the wall time of ``simplify="full"``), and
+    ``print_size`` decides when a formula names its shared subexpressions. Each field is
+    described below.
+    """
 
     max_elements: int = 100_000
     """Largest number of elements any one tensor of a lifted computation may have."""

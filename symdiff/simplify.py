@@ -9,18 +9,22 @@ below ``config.full_size`` while the time budget lasts, and ``fast`` on the rest
 
 from __future__ import annotations
 
+import math
+import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import sympy as sp
 
 from .dag import deep_recursion, has_any, postorder
 from .dag import xreplace as dag_xreplace
-from .functions import sigmoid, softplus
+from .functions import relu, sigmoid, softplus
 from .settings import config
 
 LEVELS = ("none", "fast", "full")
-_NAMED_PATTERNS = (sp.exp, sigmoid)
+_NAMED_PATTERNS = (sp.exp, sigmoid, sp.sinh, sp.Heaviside)
 
 
 def check_level(level: str) -> str:
@@ -52,17 +56,33 @@ def _one_plus_exp(e: sp.Basic):
     return _exp_arg(other)
 
 
+def _exp_terms(e: sp.Basic) -> dict | None:
+    """``{w: c}`` when ``e`` is a two-term sum ``c1*exp(w1) + c2*exp(w2)``, else None."""
+    if not (isinstance(e, sp.Add) and len(e.args) == 2):
+        return None
+    out = {}
+    for t in e.args:
+        c, rest = t.as_coeff_Mul()
+        w = _exp_arg(rest)
+        if w is None:
+            return None
+        out[w] = c
+    return out if len(out) == 2 else None
+
+
 def _tanh_pair(num: sp.Basic, den: sp.Basic):
-    """``w`` when ``num/den`` is ``(e^w - e^-w)/(e^w + e^-w)``, else None."""
-    if not (isinstance(den, sp.Add) and len(den.args) == 2):
+    """``(k, w)`` when ``num/den`` is ``k (e^w - e^-w)/(e^w + e^-w)``, else None."""
+    d, n = _exp_terms(den), _exp_terms(num)
+    if d is None or n is None or set(d) != set(n):
         return None
-    if not (isinstance(num, sp.Add) and len(num.args) == 2):
-        return None
-    a, b = (_exp_arg(t) for t in den.args)
-    if a is None or b is None or a != -b:
+    a, b = d
+    if a != -b:
         return None
     w = b if a.could_extract_minus_sign() else a
-    return w if sp.expand(num - (sp.exp(w) - sp.exp(-w))) == 0 else None
+    c = d[w]
+    if d[-w] != c or c == 0 or n[-w] != -n[w]:
+        return None
+    return n[w] / c, w
 
 
 def _sigmoid_powers(factors: list) -> list[tuple[int, sp.Expr, int]]:
@@ -107,10 +127,13 @@ def _rewrite_mul(node: sp.Mul) -> sp.Expr:
     for i, f in enumerate(factors):
         if isinstance(f, sp.Pow) and f.exp == -1:
             for j, g in enumerate(factors):
-                w = _tanh_pair(g, f.base) if j != i else None
-                if w is not None:
+                found = _tanh_pair(g, f.base) if j != i else None
+                if found is not None:
                     rest = [h for k, h in enumerate(factors) if k not in (i, j)]
-                    return sp.Mul(sp.tanh(w), *rest)
+                    return sp.Mul(found[0], sp.tanh(found[1]), *rest)
+                if j != i and isinstance(g, sp.sinh) and f.base == sp.cosh(g.args[0]):
+                    rest = [h for k, h in enumerate(factors) if k not in (i, j)]
+                    return sp.Mul(sp.tanh(g.args[0]), *rest)
     return _rewrite_mul_sigmoids(node)
 
 
@@ -140,7 +163,32 @@ def _log_sigmoid(arg: sp.Basic) -> sp.Expr | None:
     return None
 
 
+def _indicator(e: sp.Basic) -> bool:
+    """True for ``Heaviside(u, 0)`` and ``Heaviside(u, 1)``: values 0 and 1 only."""
+    return isinstance(e, sp.Heaviside) and len(e.args) == 2 and e.args[1] in (0, 1)
+
+
+def _rewrite_indicators(node: sp.Basic) -> sp.Basic:
+    """``𝟙**k = 𝟙`` (k > 0) and ``𝟙[u > 0]·relu(u) = relu(u)`` (relu' as an indicator)."""
+    positive = isinstance(node, sp.Pow) and node.exp.is_Integer and node.exp > 0
+    if positive and _indicator(node.base):
+        return node.base
+    if isinstance(node, sp.Mul):
+        relus = {f.args[0] for f in node.args if isinstance(f, relu)}
+        keep = [f for f in node.args if not (_indicator(f) and f.args[0] in relus)]
+        if len(keep) != len(node.args):
+            return sp.Mul(*keep)
+    return node
+
+
 def _rewrite_node(node: sp.Basic) -> sp.Basic:
+    if isinstance(node, sp.Pow | sp.Mul) and any(
+        isinstance(a, sp.Heaviside) or isinstance(a, sp.Pow) and isinstance(a.base, sp.Heaviside)
+        for a in node.args
+    ):  # direct arguments only: ``has`` would walk the whole (DAG-shaped) tree
+        changed = _rewrite_indicators(node)
+        if changed is not node:
+            return changed
     if isinstance(node, sigmoid) and node.args[0].could_extract_minus_sign():
         return 1 - sigmoid(-node.args[0])  # one σ per argument: σ(-u) = 1 - σ(u)
     if isinstance(node, sp.log):
@@ -200,7 +248,18 @@ def fast(expr: sp.Basic) -> sp.Basic:
         return expr
     if expr.has(sp.Piecewise):
         expr = sp.piecewise_fold(expr)
-    return _smallest([expr, sp.factor_terms(expr), *_rational_form(expr)])
+    candidates = [expr, sp.factor_terms(expr), sp.powsimp(expr), *_rational_form(expr)]
+    return _smallest(candidates + _factored(expr))
+
+
+def _factored(expr: sp.Expr) -> list[sp.Expr]:
+    """``sympy.factor`` of a small expression (``-x/(x**2 + 1)**(3/2)`` for asinh''), else []."""
+    if node_count(expr, config.fast_size // 2) > config.fast_size // 2:
+        return []
+    try:
+        return [collapse_named(sp.factor(expr))]
+    except (sp.PolynomialError, NotImplementedError, RecursionError, TypeError, ValueError):
+        return []
 
 
 def _rational_form(expr: sp.Expr) -> list[sp.Expr]:
@@ -226,14 +285,87 @@ def _rational_form(expr: sp.Expr) -> list[sp.Expr]:
     return [factored.xreplace({d: a for a, d in dummies.items()})]
 
 
-def full(expr: sp.Basic) -> sp.Basic:
-    """``sympy.simplify`` (small entries only), keeping the smaller of it and ``fast``."""
+_clock: Callable[[], float] = time.monotonic
+"""The clock budgets are measured with (seconds; replaced by a fake clock in tests)."""
+
+
+class OutOfTime(BaseException):
+    """Raised inside a ``sympy.simplify`` call when its wall-time budget runs out.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``) so that SymPy's ``except Exception``
+    clauses do not swallow it; :func:`full` catches it and keeps the best form so far.
+    """
+
+
+class Deadline:
+    """A wall-time budget: ``Deadline(5.0)`` ends 5 s from now (``None``: never).
+
+    ``clock`` defaults to this module's ``_clock``, read when the deadline is made.
+    """
+
+    def __init__(self, seconds: float | None, clock: Callable[[], float] | None = None):
+        self.clock = clock or _clock
+        self.end = None if seconds is None else self.clock() + float(seconds)
+
+    def left(self) -> float:
+        """Seconds left (``inf`` without a budget)."""
+        return math.inf if self.end is None else self.end - self.clock()
+
+    def expired(self) -> bool:
+        """True once the budget is spent."""
+        return self.left() <= 0
+
+
+def _on_alarm(signum, frame):
+    raise OutOfTime()
+
+
+def run_bounded(fn: Callable[[], Any], seconds: float) -> Any:
+    """``fn()``, interrupted with :class:`OutOfTime` after ``seconds`` of wall time.
+
+    Interruption uses ``SIGALRM`` and so works in the main thread on Unix; elsewhere ``fn`` runs
+    to its end (the budget is then checked between calls only). An alarm already armed by the
+    caller (``hybriddiff formula --timeout``) is kept: it fires first when it is due first, and
+    is re-armed with its remaining time afterwards.
+    """
+    if seconds <= 0:
+        raise OutOfTime()
+    usable = (
+        math.isfinite(seconds)
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        return fn()
+    outer, interval = signal.getitimer(signal.ITIMER_REAL)
+    if outer and outer <= seconds:
+        return fn()
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    start = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        if outer:
+            remaining = max(outer - (time.monotonic() - start), 1e-3)
+            signal.setitimer(signal.ITIMER_REAL, remaining, interval)
+
+
+def full(expr: sp.Basic, deadline: Deadline | None = None) -> sp.Basic:
+    """``sympy.simplify`` (small entries only), keeping the smaller of it and ``fast``.
+
+    With a ``deadline``, ``sympy.simplify`` is interrupted when it runs out (see
+    :func:`run_bounded`) and the ``fast`` form is kept.
+    """
     quick = fast(expr)
     if not isinstance(quick, sp.Expr) or node_count(quick, config.full_size) > config.full_size:
         return quick
+    left = math.inf if deadline is None else deadline.left()
     try:
-        slow = collapse_named(sp.simplify(quick))
-    except (TypeError, ValueError, NotImplementedError, RecursionError):
+        slow = collapse_named(run_bounded(lambda: sp.simplify(quick), left))
+    except (TypeError, ValueError, NotImplementedError, RecursionError, OutOfTime):
         return quick
     return _smallest([quick, slow])
 
@@ -241,14 +373,26 @@ def full(expr: sp.Basic) -> sp.Basic:
 def simplify_exprs(
     exprs: Sequence[sp.Basic], level: str = "fast", budget: float | None = None
 ) -> list[sp.Basic]:
-    """Simplify each entry at ``level``; ``full`` turns to ``fast`` once ``budget`` is spent."""
+    """Simplify each entry at ``level``.
+
+    ``full`` runs within ``budget`` seconds of wall time (default ``config.budget``): a
+    ``sympy.simplify`` still running when the budget ends is interrupted (main thread, Unix)
+    and the entries left get ``fast`` only - the best form found so far is returned, never an
+    error. ``fast`` is bounded by entry size (``config.fast_size``) and ignores the budget.
+    """
     check_level(level)
     if level == "none":
         return list(exprs)
     if level == "fast":
         return [fast(e) for e in exprs]
-    deadline = time.perf_counter() + (config.budget if budget is None else budget)
-    return [full(e) if time.perf_counter() < deadline else fast(e) for e in exprs]
+    deadline = Deadline(config.budget if budget is None else budget)
+    out = []
+    for e in exprs:
+        try:
+            out.append(fast(e) if deadline.expired() else full(e, deadline))
+        except OutOfTime:  # the alarm hit between sympy.simplify and the clean-up
+            out.append(fast(e))
+    return out
 
 
 def simplify_expr(expr: sp.Basic, level: str = "fast", budget: float | None = None) -> sp.Basic:

@@ -344,7 +344,13 @@ def functional_call(
     module : Module
         The model to run.
     params : mapping of str to Tensor or array
-        Dotted names as given by ``module.named_parameters()``.
+        Dotted names as given by ``module.named_parameters()``. A value may carry extra
+        *leading* axes, such as a task axis: ``weight`` of shape ``(tasks, in, out)`` and
+        ``bias`` of shape ``(tasks, 1, out)`` with ``x`` of shape ``(tasks, points, in)``
+        run every task with its own weights in one call, because the layers broadcast
+        (``x @ weight + bias`` is a batched matmul). The MAML example adapts all tasks of a
+        meta-batch at once this way; the gradient of the summed task losses with respect to
+        such per-task copies is each task's own gradient.
     *args, **kwargs
         Passed to ``module``.
     strict : bool
@@ -359,6 +365,13 @@ def functional_call(
     >>> w = {"weight": ad.tensor([[1.0], [2.0]]), "bias": ad.tensor([0.5])}
     >>> nn.functional_call(lin, w, ad.tensor([[1.0, 1.0]]))
     tensor([[3.5]])
+
+    Two tasks at once, each with its own weights (a leading task axis):
+
+    >>> per_task = {"weight": ad.tensor([[[1.0], [2.0]], [[0.0], [1.0]]]),
+    ...             "bias": ad.tensor([[[0.5]], [[0.0]]])}
+    >>> nn.functional_call(lin, per_task, ad.tensor([[[1.0, 1.0]], [[1.0, 1.0]]])).shape
+    (2, 1, 1)
     """
     own = dict(module.named_parameters())
     unknown = [k for k in params if k not in own]

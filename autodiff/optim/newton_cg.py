@@ -48,6 +48,25 @@ class NewtonCG(Optimizer):
     ``H v`` comes from differentiating ``g . v`` (reverse over reverse, nothing is formed
     densely), then backtracks along ``d`` until the loss decreases enough (Armijo).
 
+    Parameters
+    ----------
+    params : iterable of Tensor
+        The parameters to optimise (one group: the Newton system couples them all).
+    lr : float
+        The first step length tried along the Newton direction (1.0: the full Newton step);
+        with ``line_search=False`` the step taken. Must be >= 0.
+    damping : float
+        Added to the Hessian's diagonal (``H + damping I``): keeps the solve well posed where
+        the curvature is flat or negative; larger values move toward gradient descent with
+        step ``1/damping``. Must be >= 0.
+    cg_iters : int
+        The most conjugate-gradient iterations (Hessian-vector products) per step.
+    cg_tol : float
+        Conjugate gradient stops when the residual norm falls below this tolerance.
+    line_search : bool
+        If True (default), backtrack from ``lr`` until the loss decreases enough (Armijo, at
+        most 30 halvings; the parameters stay put if none does); if False, take ``lr * d``.
+
     Examples
     --------
     >>> import numpy as np, autodiff as ad

@@ -139,8 +139,9 @@ def test_formula_cli_second_order(capsys):
     )
     out = capsys.readouterr().out.splitlines()
     assert status == 0
-    assert [line.split(" = ")[0] for line in out] == ["d2f/dx2", "d2f/dxdy", "d2f/dy2"]
-    assert "softplus(x*y)" in out[0] and "sigmoid(x*y)" in out[0]
+    labels = [line.split(" = ")[0] for line in out]
+    assert [x for x in labels if x.startswith("d")] == ["d2f/dx2", "d2f/dxdy", "d2f/dy2"]
+    assert "softplus(x*y)" in "\n".join(out) and "sigmoid(x*y)" in "\n".join(out)
 
 
 def test_formula_cli_latex_and_pretty(capsys):
@@ -150,7 +151,7 @@ def test_formula_cli_latex_and_pretty(capsys):
         r"\left(1 - \sigma\left(x\right)\right) \sigma\left(x\right)"
     )
     assert symdiff.formula_cli(["softplus(x)", "--pretty", "--simplify", "full"]) == 0
-    assert capsys.readouterr().out.splitlines()[:2] == ["∂f/∂x =", "σ(x)"]
+    assert capsys.readouterr().out.splitlines()[:1] == ["∂f/∂x = σ(x)"]
 
 
 def test_formula_cli_reports_bad_input(capsys):
