@@ -500,6 +500,8 @@ def _rule_matrix(state, node):
     size = int(np.prod(node.shape, dtype=np.int64))
     entry = np.arange(size, dtype=np.int64) // max(size // max(nbatch, 1), 1)
     return _select(union, entry)
+
+
 def _rule_cumsum(state, node):
     """Output (..., i, ...) depends on the inputs (..., j, ...) with j <= i along ``axis``."""
     (i,) = node.inputs

@@ -640,15 +640,11 @@ def _svd_vjp(g, out, a):
     if _any(gu):
         x = _mT(u) @ gu
         anti = x - _mT(x)
-        inner = (
-            inner + _inverse_gaps(s2, anti, "svd", "singular values") * anti * s[..., None, :]
-        )
+        inner = inner + _inverse_gaps(s2, anti, "svd", "singular values") * anti * s[..., None, :]
     if _any(gv):
         y = _mT(v) @ gv
         anti = y - _mT(y)
-        inner = (
-            inner + _inverse_gaps(s2, anti, "svd", "singular values") * anti * s[..., :, None]
-        )
+        inner = inner + _inverse_gaps(s2, anti, "svd", "singular values") * anti * s[..., :, None]
     ga = u @ inner @ _mT(v)
     if m > k and _any(gu):
         ga = ga + ((gu - u @ (_mT(u) @ gu)) * _inverse_values(s, True)[..., None, :]) @ _mT(v)
