@@ -241,7 +241,8 @@ def _inverse_gaps(lam: Tensor, hit: Tensor, name: str, what: str) -> Tensor:
     tol = (8 * k * info.eps) * _ew.maximum(scale, info.tiny)
     degenerate = _ew.where(eye, False, _ew.less_equal(_ew.abs(diff), tol))
     safe = _ew.where(eye, True, degenerate)
-    out = _ew.where(safe, 0.0, 1.0 / _ew.where(safe, 1.0, diff))
+    zero, one = np.zeros((), diff.dtype), np.ones((), diff.dtype)  # keep float32 float32
+    out = _ew.where(safe, zero, one / _ew.where(safe, one, diff))
     bad = _ew.where(degenerate, _ew.not_equal(hit, 0.0), False)
     count = int(np.count_nonzero(bad.data))  # inside vmap: over the whole batch
     if count:
@@ -252,7 +253,7 @@ def _inverse_gaps(lam: Tensor, hit: Tensor, name: str, what: str) -> Tensor:
             RuntimeWarning,
             stacklevel=4,
         )
-        out = _ew.where(bad, np.nan, out)
+        out = _ew.where(bad, np.full((), np.nan, diff.dtype), out)
     return out
 
 
@@ -616,17 +617,19 @@ def _svd_parts(p, m: int):
 
 
 def _inverse_values(s: Tensor, hit: bool) -> Tensor:
-    """``1 / s``; nan (with a warning) where ``s == 0`` and a term needs it."""
-    small = s.data <= np.finfo(s.dtype).tiny
-    out = 1.0 / _ew.where(small, 1.0, s)
-    if hit and small.any():
+    """``1 / s``; nan (with a warning) where ``s == 0`` and a term needs it. The mask is a
+    Tensor comparison (not ``.data``), so the rule also holds inside ``vmap``."""
+    small = _ew.less_equal(s, np.finfo(s.dtype).tiny)
+    one = np.ones((), s.dtype)
+    out = one / _ew.where(small, one, s)
+    if hit and np.any(small.data):
         warnings.warn(
             "svd: the singular vectors of a non-square matrix with a zero singular value have "
             "no derivative there; those entries are nan",
             RuntimeWarning,
             stacklevel=4,
         )
-        out = out + np.where(small, np.nan, 0.0).astype(out.dtype)
+        out = _ew.where(small, np.full((), np.nan, s.dtype), out)
     return out
 
 
@@ -1086,6 +1089,11 @@ def lstsq(a, b, rcond=None):
     (tensor([1.33333333, 2.33333333]), 2)
     """
     a, b = _float(a, "lstsq"), _float(b, "lstsq")
+    if a._batched or b._batched:
+        raise ValueError(
+            "lstsq inside vmap: its rank and the shape of its residuals depend on each "
+            "example's data; use ad.linalg.solve (full rank) or ad.linalg.pinv(a) @ b, which batch"
+        )
     if len(a.shape) != 2:
         raise ShapeError(f"lstsq: a must be 2-D (m, n), got shape {a.shape}")
     m, n = a.shape
