@@ -63,6 +63,8 @@ from .solvers.result import MinimizeResult
 
 METHODS = ("auto", "newton", "trust-region", "trust-exact", "trust-cg")
 _TRUST = ("trust-region", "trust-exact", "trust-cg")
+_STAGNATION = 20  # auto: an attempt whose |x| grows by 15% in this many iterations while f
+# drops by less than 1% (running off along a valley) gives way to the next method
 _EPS = float(np.finfo(np.float64).eps)
 _factor = factor_spd  # the one SPD factorisation (kept under its old name)
 
@@ -137,6 +139,10 @@ class _Objective:
             else:
                 _PROBLEMS.move_to_end(key)
             self._use_kernels(kernels)
+            # numba compiles (or loads) each kernel on its first call: do it here, so that
+            # set-up time is all in setup_time and none in the solve
+            kernels.value_and_grad(x0)
+            kernels.hessian(x0, sparse=True)
         elif hessian == "eager":
             vg = autodiff.value_and_grad(f)
             hess = autodiff.hessian(f)
@@ -557,8 +563,9 @@ def minimize(
     setup_time = time.perf_counter() - started
     x_start = x
 
-    def run(x, method):
+    def run(x, method, stagnation=None):
         started = time.perf_counter()
+        history: list[tuple[float, float]] = []
         lo = hi = None
         if box is not None:
             lo, hi = box
@@ -566,7 +573,7 @@ def minimize(
             method = "projected-newton"
         state = {"radius": 1.0, "subproblem": None}
         fx, g = obj.value_and_grad(x)
-        if method in ("auto", "trust-region", "trust-exact", "trust-cg") and method != "newton":
+        if method in _TRUST:
             if method == "trust-cg":
                 state["subproblem"] = "cg"
             elif method == "trust-exact":
@@ -641,6 +648,17 @@ def minimize(
             ):
                 message, status = "stopped by callback", 5
                 break
+            if stagnation is not None:
+                history.append((fx, float(np.linalg.norm(x))))
+                if len(history) > stagnation:
+                    f_old, x_old = history.pop(0)
+                    if fx > f_old - 1e-2 * abs(f_old) and history[-1][1] > 1.15 * x_old:
+                        message = (
+                            f"running off along a valley: |x| grew by more than 15% while f "
+                            f"decreased by less than 1% in {stagnation} iterations"
+                        )
+                        status = 2
+                        break
         else:
             if np.isfinite(fx) and measure(g) <= tol:
                 if second_order and lo is None:
@@ -669,18 +687,29 @@ def minimize(
             final=True,
         )
 
-    res = run(x_start, method)
-    if method == "auto" and box is None and res.method == "trust-exact" and res.status in (1, 2):
-        # The exact subproblem follows valleys faithfully (MGH's Biggs EXP6 from its symmetric
-        # start runs off to infinity); truncated CG takes other paths: try it once.
-        retry = run(x_start, "trust-cg")
-        if retry.success or retry.fun < res.fun:
-            retry.message = f"trust-exact failed ({res.message}); trust-cg: {retry.message}"
-            retry.nit += res.nit
-            retry.solve_time += res.solve_time
-            return retry
-        res.nfev, res.njev, res.nhev = obj.nfev, obj.njev, obj.nhev
-    return res
+    if method != "auto" or box is not None:
+        return run(x_start, method)
+    # auto: Newton first (it solves most problems fastest); when it fails, trust region with
+    # the subproblem solver picked by size and sparsity, then truncated CG (the exact
+    # subproblem follows valleys faithfully: MGH's Biggs EXP6 from its symmetric start runs
+    # off to infinity with Newton and trust-exact, truncated CG takes another path)
+    tried = []
+    for attempt in ("newton", "trust-region", "trust-cg"):
+        if tried and attempt == "trust-cg" and tried[-1].method == "trust-cg":
+            continue
+        # (a stagnating attempt gives way early when another one follows)
+        res = run(x_start, attempt, _STAGNATION if attempt != "trust-cg" else None)
+        tried.append(res)
+        if res.status not in (1, 2):  # converged, or a definite answer (unbounded, ...)
+            break
+    best = res if res.status not in (1, 2) else min(tried, key=lambda r: r.fun)
+    if len(tried) > 1:
+        failed = "; ".join(f"{r.method}: {r.message}" for r in tried if r is not best)
+        best.message = f"{best.method}: {best.message} (after {failed})"
+        best.nit = sum(r.nit for r in tried)
+        best.solve_time = sum(r.solve_time for r in tried)
+    best.nfev, best.njev, best.nhev = obj.nfev, obj.njev, obj.nhev
+    return best
 
 
 def _pick_subproblem(h) -> str:

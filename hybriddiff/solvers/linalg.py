@@ -24,12 +24,11 @@ import scipy.sparse.linalg as spla
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, cho_solve_banded, cholesky_banded
 
 __all__ = [
-    "BAND_MAX", "DENSE_MAX", "FILL_MAX", "NotPositiveDefinite", "factor_spd",
+    "BAND_MAX", "FILL_MAX", "NotPositiveDefinite", "Prepared", "factor_spd",
     "modified_cholesky", "more_sorensen", "steihaug_pcg", "banded_preconditioner",
 ]  # fmt: skip
 
 BAND_MAX = 64  # sparse Hessians of at most this half-bandwidth use banded Cholesky
-DENSE_MAX = 4000  # dense Cholesky up to this many variables
 FILL_MAX = 40  # a sparse factor with more than FILL_MAX * nnz(H) + 20 n entries is not cheap
 
 Solve = Callable[[np.ndarray], np.ndarray]
@@ -44,12 +43,57 @@ def _bandwidth(m) -> int:
     return int(np.max(coo.col - coo.row, initial=0))
 
 
+class Prepared:
+    """A symmetric matrix stored for repeated factorisations of ``m + shift I``.
+
+    Banded sparse matrices keep LAPACK's banded layout and dense ones an array, so that a
+    shift only touches the diagonal; general sparse matrices keep a CSC copy.
+    """
+
+    def __init__(self, m):
+        self.n = m.shape[0]
+        self.kind = "dense"
+        if sps.issparse(m):
+            coo = sps.triu(m, format="coo")
+            band = int(np.max(coo.col - coo.row, initial=0))
+            if band <= BAND_MAX:
+                self.kind, self.band = "banded", band
+                self.ab = np.zeros((band + 1, self.n))
+                np.add.at(self.ab, (band + coo.row - coo.col, coo.col), coo.data)
+            else:
+                self.kind, self.csc = "sparse", sps.csc_matrix(m, dtype=np.float64)
+        else:
+            self.dense = np.asarray(m, dtype=np.float64)
+
+    def factor(self, shift: float = 0.0) -> Solve | None:
+        """A solver for ``m + shift I`` (see :func:`factor_spd`)."""
+        if self.kind == "banded":
+            ab = self.ab.copy() if shift else self.ab
+            if shift:
+                ab[self.band] += shift
+            try:
+                factor = cholesky_banded(ab, check_finite=False)
+            except LinAlgError as exc:
+                raise NotPositiveDefinite(str(exc)) from None
+            if not np.all(np.isfinite(factor)):
+                raise NotPositiveDefinite("non-finite banded factor")
+            return lambda rhs: cho_solve_banded((factor, False), rhs, check_finite=False)
+        if self.kind == "sparse":
+            m = self.csc + shift * sps.identity(self.n, format="csc") if shift else self.csc
+            return _sparse_ldl(m)
+        m = self.dense + shift * np.eye(self.n) if shift else self.dense
+        try:
+            factor = cho_factor(m, check_finite=False)
+        except LinAlgError as exc:
+            raise NotPositiveDefinite(str(exc)) from None
+        return lambda rhs: cho_solve(factor, rhs, check_finite=False)
+
+
 def factor_spd(m) -> Solve | None:
     """A solver for the symmetric positive definite ``m`` (dense array or SciPy sparse).
 
     Raises :class:`NotPositiveDefinite` when ``m`` is not positive definite; returns None when
-    no cheap factorisation exists (a dense matrix over :data:`DENSE_MAX` rows given sparse, or
-    a sparse factor with too much fill-in).
+    no cheap factorisation exists (a sparse factor with too much fill-in).
 
     Examples
     --------
@@ -59,24 +103,7 @@ def factor_spd(m) -> Solve | None:
     >>> np.round(solve(np.array([5.0, 6.0, 5.0])), 12)
     array([1., 1., 1.])
     """
-    n = m.shape[0]
-    if sps.issparse(m):
-        coo = sps.triu(m, format="coo")
-        band = int(np.max(coo.col - coo.row, initial=0))
-        if band <= BAND_MAX:
-            ab = np.zeros((band + 1, n))
-            np.add.at(ab, (band + coo.row - coo.col, coo.col), coo.data)
-            try:
-                factor = cholesky_banded(ab)
-            except LinAlgError as exc:
-                raise NotPositiveDefinite(str(exc)) from None
-            return lambda rhs: cho_solve_banded((factor, False), rhs)
-        return _sparse_ldl(sps.csc_matrix(m))
-    try:
-        factor = cho_factor(np.asarray(m, dtype=np.float64))
-    except LinAlgError as exc:
-        raise NotPositiveDefinite(str(exc)) from None
-    return lambda rhs: cho_solve(factor, rhs)
+    return Prepared(m).factor()
 
 
 def _sparse_ldl(m: sps.csc_matrix) -> Solve | None:
@@ -99,11 +126,6 @@ def _sparse_ldl(m: sps.csc_matrix) -> Solve | None:
     if not (np.all(np.isfinite(pivots)) and np.all(pivots > 0)):
         raise NotPositiveDefinite("a pivot of the sparse factorisation is not positive")
     return lu.solve
-
-
-def _identity_like(m):
-    n = m.shape[0]
-    return sps.identity(n, format="csr") if sps.issparse(m) else np.eye(n)
 
 
 def _norm_inf(m) -> float:
@@ -131,10 +153,10 @@ def modified_cholesky(h, max_tries: int = 60) -> tuple[Solve | None, float]:
     beta = 1e-3 * min(1.0, scale if scale > 0 else max(_norm_inf(h), 1e-12))
     smallest = float(np.min(diag, initial=np.inf))
     tau = 0.0 if smallest > 0 else beta - smallest
-    eye = _identity_like(h)
+    prepared = Prepared(h)
     for _ in range(max_tries):
         try:
-            solve = factor_spd(h + tau * eye if tau else h)
+            solve = prepared.factor(tau)
         except NotPositiveDefinite:
             tau = max(2.0 * tau, beta)
             continue
@@ -177,7 +199,7 @@ def more_sorensen(
     """
     n = g.size
     gnorm = float(np.linalg.norm(g))
-    eye = _identity_like(h)
+    prepared = Prepared(h)
     cache: dict = {}
     absh = abs(h)
     rowsum = np.asarray(absh.sum(axis=1)).ravel()
@@ -196,7 +218,7 @@ def more_sorensen(
     p = None
     for _ in range(max_iter):
         try:
-            solve = factor_spd(h + lam * eye if lam else h)
+            solve = prepared.factor(lam)
         except NotPositiveDefinite:
             lam_lo = max(lam_lo, lam)
             lam = safeguard(lam_lo, lam_hi)
@@ -204,7 +226,7 @@ def more_sorensen(
         if solve is None:
             return None
         if gnorm <= 1e-300:
-            pair = _pair(lowest_eigenpair, cache)
+            pair = _pair(lowest_eigenpair, cache, h, solve)
             return np.zeros(n) if pair is None else radius * pair[1]
         p = solve(-g)
         pnorm = float(np.linalg.norm(p))
@@ -213,7 +235,7 @@ def more_sorensen(
         q2 = float(p @ solve(p))
         lam_new = lam + (pnorm**2 / q2) * (pnorm - radius) / radius if q2 > 0 else lam_lo
         if pnorm < radius:
-            pair = _pair(lowest_eigenpair, cache)
+            pair = _pair(lowest_eigenpair, cache, h, solve)
             if pair is not None:
                 value, z = pair
                 ta = to_boundary(p, z, radius)
@@ -240,14 +262,37 @@ def more_sorensen(
     return p
 
 
-def _pair(lowest_eigenpair, cache: dict):
-    """The lowest eigenpair when it shows negative curvature (computed once), else None."""
-    if lowest_eigenpair is None:
-        return None
-    if "pair" not in cache:
+INVERSE_ITERATION_MIN = 500  # above this many variables: inverse iteration, not eigh
+
+
+def _pair(lowest_eigenpair, cache: dict, h=None, solve: Solve | None = None):
+    """The lowest eigenpair of ``h`` when it shows negative curvature (computed once per
+    subproblem), else None. Small problems ask ``lowest_eigenpair()`` (dense ``eigh``); large
+    ones run inverse iteration with ``solve``, the factor of the positive definite
+    ``H + lambda I`` at hand: O(n) per step for banded factors, and fast exactly in the
+    (nearly) hard case, where ``lambda_1 + lambda`` is small."""
+    if "pair" in cache:
+        return cache["pair"]
+    pair = None
+    if h is not None and solve is not None and h.shape[0] > INVERSE_ITERATION_MIN:
+        z = np.random.default_rng(0).standard_normal(h.shape[0])
+        z /= np.linalg.norm(z)
+        value = np.inf
+        for _ in range(30):
+            w = solve(z)
+            z_new = w / np.linalg.norm(w)
+            new_value = float(z_new @ (h @ z_new))
+            z = z_new
+            if abs(new_value - value) <= 1e-8 * max(1.0, abs(new_value)):
+                value = new_value
+                break
+            value = new_value
+        pair = (value, z) if value < 0 else None
+    elif lowest_eigenpair is not None:
         value, vector = lowest_eigenpair()
-        cache["pair"] = None if vector is None else (float(value), vector)
-    return cache["pair"]
+        pair = None if vector is None else (float(value), vector)
+    cache["pair"] = pair
+    return pair
 
 
 def banded_preconditioner(h, band: int = 2) -> tuple[Solve, Callable]:
