@@ -67,9 +67,7 @@ def helical_valley(x, ops):  # (7), n = 3
         ops.arctan(x[1] / x[0]) / (2 * math.pi),
         ops.arctan(x[1] / x[0]) / (2 * math.pi) + 0.5,
     )
-    r = _stack(
-        [10 * (x[2] - 10 * theta), 10 * (ops.sqrt(x[0] ** 2 + x[1] ** 2) - 1), x[2]], ops
-    )
+    r = _stack([10 * (x[2] - 10 * theta), 10 * (ops.sqrt(x[0] ** 2 + x[1] ** 2) - 1), x[2]], ops)
     return _sumsq(r, ops)
 
 
@@ -79,12 +77,7 @@ _Y13 = np.exp(-_T13) - 5 * np.exp(-10 * _T13) + 3 * np.exp(-4 * _T13)
 
 def biggs_exp6(x, ops):  # (18), n = 6, m = 13
     t = _T13
-    r = (
-        x[2] * ops.exp(-t * x[0])
-        - x[3] * ops.exp(-t * x[1])
-        + x[5] * ops.exp(-t * x[4])
-        - _Y13
-    )
+    r = x[2] * ops.exp(-t * x[0]) - x[3] * ops.exp(-t * x[1]) + x[5] * ops.exp(-t * x[4]) - _Y13
     return _sumsq(r, ops)
 
 
@@ -101,9 +94,7 @@ def gaussian(x, ops):  # (9), n = 3, m = 15
 
 
 def powell_badly_scaled(x, ops):  # (3), n = 2
-    r = _stack(
-        [1e4 * x[0] * x[1] - 1, ops.exp(-x[0]) + ops.exp(-x[1]) - 1.0001], ops
-    )
+    r = _stack([1e4 * x[0] * x[1] - 1, ops.exp(-x[0]) + ops.exp(-x[1]) - 1.0001], ops)
     return _sumsq(r, ops)
 
 
@@ -149,9 +140,7 @@ def penalty_2(x, ops):  # (24), n = 4
     r2 = ops.exp(x[1:] / 10) - np.exp(-0.1)
     w = np.arange(n, 0, -1)
     return (
-        (x[0] - 0.2) ** 2
-        + a * (_sumsq(r1, ops) + _sumsq(r2, ops))
-        + (ops.sum(w * x * x) - 1) ** 2
+        (x[0] - 0.2) ** 2 + a * (_sumsq(r1, ops) + _sumsq(r2, ops)) + (ops.sum(w * x * x) - 1) ** 2
     )
 
 
@@ -309,9 +298,7 @@ def laplace_quartic(x, ops):
     dy = u[1:, :] - u[:-1, :]
     edges = ops.sum(u[:, 0] ** 2) + ops.sum(u[:, -1] ** 2)
     edges = edges + ops.sum(u[0, :] ** 2) + ops.sum(u[-1, :] ** 2)
-    return 0.5 * (ops.sum(dx * dx) + ops.sum(dy * dy) + edges) + h * h * ops.sum(
-        x**4 / 4 - x
-    )
+    return 0.5 * (ops.sum(dx * dx) + ops.sum(dy * dy) + edges) + h * h * ops.sum(x**4 / 4 - x)
 
 
 SCALABLE_NAMES = (
