@@ -10,8 +10,11 @@ Methods (``method=``):
   (Moré–Sorensen on a sparse Cholesky-type factor) when factorising the Hessian is cheap, and
   by Steihaug's CG preconditioned with the Hessian's banded part otherwise.
   ``"trust-exact"`` and ``"trust-cg"`` force one subproblem solver.
-* ``"auto"`` (default): ``"trust-region"``, which picks its subproblem solver by size and
-  sparsity at the first iteration; with ``bounds=``, projected Newton.
+* ``"auto"`` (default): Newton; if it fails (iteration limit, no progress, or running off
+  to infinity along a valley: ``|x|`` growing by 15% in 20 iterations while ``f`` drops by
+  less than 1%), trust region from ``x0`` with its subproblem solver picked by size and
+  sparsity, then trust region with truncated CG. ``nit`` then counts every attempt and the
+  message names the failed ones. With ``bounds=``, projected Newton.
 
 With ``bounds=`` (SciPy style), the solve is projected Newton (Bertsekas 1982): variables at a
 bound that the gradient pushes outwards are held, the Newton system is solved on the others,
@@ -274,8 +277,10 @@ def _newton_step(obj, x, fx, g, h, lo=None, hi=None):
                     return found, decrement, tau0
             phi = lambda t, p=p: obj.value(x + t * p)  # noqa: E731
             found = armijo_backtracking(phi, fx, slope, max_trials=60)
-            if found.step is not None:
+            if found.step is not None and found.value < fx:
                 return x + found.step * p, decrement, tau0
+            if decrement <= _noise(fx):
+                break  # no visible decrease, none predicted: rounding level (the caller decides)
         else:
             t = 1.0
             for _ in range(60):
@@ -330,9 +335,11 @@ def _trust_step(obj, x, fx, g, h, state):
     f_new = obj.value(x + p)
     noise = _noise(fx)
     if 0 <= predicted <= noise and f_new <= fx + noise:
-        state["stalls"] = state.get("stalls", 0) + 1
-        if f_new <= fx:
-            return x + p  # a decrease at rounding level: rho is noise, take the Newton-like step
+        # rho is noise here: take a real decrease; without one, the step is at rounding level
+        if f_new < fx:
+            return x + p
+        if abs(pnorm - state["radius"]) > 1e-3 * state["radius"]:
+            return None  # an interior (Newton) step shows no decrease: the caller decides
     rho = (fx - f_new) / predicted if predicted > 0 else -1.0
     if not np.isfinite(f_new) or rho < 0.25:
         state["radius"] = 0.25 * min(pnorm, state["radius"])
@@ -475,10 +482,13 @@ def minimize(
     x0 : array_like
         Starting point (1-D, float64, at least one variable); projected into ``bounds``.
     method : {"auto", "newton", "trust-region", "trust-exact", "trust-cg"}
-        See the module docstring. ``"auto"`` (default) is trust-region Newton with an exact
-        (Moré–Sorensen) subproblem when the Hessian is cheap to factor and preconditioned
-        Steihaug CG otherwise; with ``bounds``, projected Newton. ``"newton"``: modified
-        Cholesky and a line search. Trust-region methods do not take ``bounds``.
+        See the module docstring. ``"newton"``: modified Cholesky, a curvilinear step along
+        negative curvature at indefinite Hessians, and a line search. ``"trust-region"``: an
+        exact (Moré–Sorensen) subproblem when the Hessian is cheap to factor (dense up to
+        2,000 variables, banded, or a sparse factor with little fill), preconditioned
+        Steihaug CG otherwise. ``"auto"`` (default): Newton, falling back to the trust-region
+        methods when it fails; with ``bounds``, projected Newton. Trust-region methods do not
+        take ``bounds``.
     hessian : {"compiled", "eager"}
         Compiled sparse Hessian kernels (via SymPy and numba), or eager autodiff Hessians
         (dense; never touches ``bridge``).
@@ -527,7 +537,7 @@ def minimize(
     >>> rosen = lambda x: (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
     >>> res = hd.minimize(rosen, np.array([-1.2, 1.0]), hessian="eager")
     >>> bool(res.success), np.round(res.x, 6), res.method
-    (True, array([1., 1.]), 'trust-exact')
+    (True, array([1., 1.]), 'newton')
 
     Started exactly at a saddle point, it steps off along the negative curvature:
 
