@@ -144,6 +144,7 @@ class _Objective:
             self._use_kernels(kernels)
             # numba compiles (or loads) each kernel on its first call: do it here, so that
             # set-up time is all in setup_time and none in the solve
+            kernels.value(x0)
             kernels.value_and_grad(x0)
             kernels.hessian(x0, sparse=True)
         elif hessian == "eager":
