@@ -130,10 +130,33 @@ def _print_body(printer, replacements, reduced, exprs, temp, load, reroll):
     return lines + [f"{temp}{i} = {rhs}" for i, rhs in statements], outs
 
 
+def _pairwise(terms: Sequence[str]) -> str:
+    """``terms`` summed as a balanced tree (NumPy's pairwise order; rounding error O(log n))."""
+    if len(terms) == 1:
+        return terms[0]
+    half = len(terms) // 2
+    return f"({_pairwise(terms[:half])} + {_pairwise(terms[half:])})"
+
+
+def _neumaier(value: str) -> list[str]:
+    """Add ``value`` to ``acc`` with Neumaier's compensated summation (the lost low-order bits
+    collect in ``acc_c``; the sum is ``acc + acc_c``): the error no longer grows with the
+    number of terms or with the size of the partial sums."""
+    return [
+        f"acc_u = {value}",
+        "acc_s = acc + acc_u",
+        "if abs(acc) >= abs(acc_u):",
+        "    acc_c += (acc - acc_s) + acc_u",
+        "else:",
+        "    acc_c += (acc_u - acc_s) + acc",
+        "acc = acc_s",
+    ]
+
+
 def _store(item_kind: str, slots: Sequence[str], value: str, loop: bool) -> list[str]:
     """Lines storing ``value`` for one output; ``slots`` are printed indices."""
     if item_kind == VALUE_TERM:
-        return [f"acc {'+=' if loop else '='} {value}"]
+        return _neumaier(value) if loop else [f"acc = {value}"]
     if item_kind == GRAD_ENTRY:
         return [f"g[{slots[0]}] = {value}"]
     if not loop and slots[0] == slots[1]:
@@ -156,15 +179,34 @@ class _Emitter:
         """Lines computing and storing ``items``: straight-line CSE first, then the loops."""
         items = [Item(drop_dirac(sp.sympify(it.expr)), it.kind, it.slots) for it in items]
         straight, groups = plan(items, self.index, self.reroll)
-        acc = [it.expr for it in straight if it.kind == VALUE_TERM]
+        terms = [it.expr for it in straight if it.kind == VALUE_TERM]
         straight = [it for it in straight if it.kind != VALUE_TERM]
-        if acc or any(g.kind == VALUE_TERM for g in groups):
-            straight.insert(0, Item(sp.Add(*acc), VALUE_TERM))
-        lines, outs = _body(self.printer, [it.expr for it in straight], reroll=self.reroll)
-        for it, out in zip(straight, outs):
+        looped = any(g.kind == VALUE_TERM for g in groups)
+        # Accuracy of the value (at least NumPy's pairwise summation): the straight-line terms
+        # are summed pairwise, loop terms with Neumaier compensation, and constants last (a
+        # constant such as ARWHEAD's 3(n - 1) first would make every partial sum large).
+        has_value = bool(terms) or looped
+        if len(terms) > 1 or looped:
+            const = sp.Add(*[t for t in terms if not t.free_symbols])
+            terms = [t for t in terms if t.free_symbols]
+        else:
+            const = sp.S.Zero
+        lines, outs = _body(self.printer, terms + [it.expr for it in straight], reroll=self.reroll)
+        if has_value:
+            zero = self.printer.print_expr(sp.Float(0.0))
+            lines.append(f"acc = {_pairwise(outs[: len(terms)]) if terms else zero}")
+            if looped:
+                lines.append(f"acc_c = {zero}")
+        for it, out in zip(straight, outs[len(terms) :]):
             lines += _store(it.kind, [str(s) for s in it.slots], out, loop=False)
         for group in groups:
             lines += self._loop(group)
+        if looped:
+            if const != 0:
+                lines += _neumaier(self.printer.print_expr(const))
+            lines.append("acc = acc + acc_c")
+        elif const != 0:
+            lines.append(f"acc = acc + {self.printer.print_expr(const)}")
         return lines
 
     def _table(self, name: str, rows: list) -> None:
