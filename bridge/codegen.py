@@ -12,7 +12,6 @@ Every expression first goes through :func:`bridge.stable.stabilize` (``log(1 + e
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -58,31 +57,30 @@ def _names(spec: KernelSpec) -> dict[sp.Symbol, str]:
     return names
 
 
-# Above this many unique nodes - or from a quarter of ``PADDED_NODES`` when the expressions
-# are DAG-heavy (their trees are more than 8 times their unique nodes) - common
-# subexpressions are the DAG's shared nodes (:func:`symdiff.dag.shared_form`, linear)
-# instead of ``sympy.cse``, whose extra search for common sub-sums and sub-products (and
-# SymPy's ``could_extract_minus_sign`` inside it) walks expressions as trees.
-CSE_DAG_NODES = 3_000
+# Common subexpressions are the DAG's shared nodes (symdiff.dag.shared_form: a node with two
+# or more parents gets a name), never sympy.cse. On the expressions lift and reverse
+# accumulation build (unevaluated Add/Mul nodes among them) cse's sub-product search returned a
+# WRONG expression - the gradient of MGH's trigonometric function, n = 10, compiled with its
+# Hessian, was off by 4e9, while the same expressions re-read in a fresh process gave the
+# right one - and it walks trees, exponential on DAGs. Naming shared nodes is exact by
+# construction and linear; LLVM removes what common work remains.
+# Above LARGE_DAG_NODES unique nodes (or a quarter of it when the trees are more than 8 times
+# the unique nodes), nodes over named arguments are rebuilt unevaluated and sums print in
+# stored order (SymPy's canonical re-sorting compares terms as trees), and temporaries get
+# zero-padded names (_t0000123), so SymPy orders the factors of a product the same way in
+# every iteration of a repeated computation, which lets its statements reroll.
+LARGE_DAG_NODES = 1_000
 
 
-# From this many unique nodes, temporaries get zero-padded names (``_t000123``): SymPy orders
-# the factors of a product by name, and padded names keep that order the same in every
-# iteration of a repeated computation, which is what lets its statements reroll.
-PADDED_NODES = 1_000
-
-
-def _common_subexpressions(exprs: list[sp.Expr]) -> tuple[list, list]:
+def _common_subexpressions(exprs: list[sp.Expr]) -> tuple[list, list, bool]:
     size = dag_size(exprs)
     memo: dict = {}
     shared = sum(tree_size(e, 8 * size, memo) for e in exprs) > 8 * size
-    if size > CSE_DAG_NODES or (shared and size >= PADDED_NODES // 4):
-        return (*shared_form(exprs, prefix="_t", width=7, evaluate=False), True)
-    if size >= PADDED_NODES:
-        temps = (sp.Dummy(f"_t{i:07d}") for i in itertools.count())
-    else:
-        temps = sp.numbered_symbols("_t", cls=sp.Dummy)
-    return (*sp.cse(exprs, symbols=temps, order="none"), False)
+    large = size > LARGE_DAG_NODES or (shared and size >= LARGE_DAG_NODES // 4)
+    definitions, reduced = shared_form(
+        exprs, prefix="_t", width=7 if large else 0, evaluate=not large
+    )
+    return definitions, reduced, large
 
 
 def _body(

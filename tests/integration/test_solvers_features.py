@@ -293,11 +293,9 @@ def test_solver_docstring_examples_run(module):
     assert tried > 0 and failures == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bridge bug (present before issue 16): compiling value+grad+hessian of MGH's "
-    "trigonometric function (n = 10) gives a gradient kernel off by ~4e9; grad alone is right",
-)
+# A regression test: sympy.cse, which code generation used, returned a wrong gradient here
+# (off by ~4e9 when compiled together with the Hessian); generation now names only the DAG's
+# shared nodes (bridge/codegen.py, _common_subexpressions).
 def test_compiled_gradient_of_the_trigonometric_problem():
     problem = MGH["trigonometric"]
     kernels = bridge.compile(problem.objective(), problem.x0)
