@@ -326,7 +326,7 @@ class ArrayCompiled:
         x, ps = self._x(x, "value_and_grad"), self._params(params, "value_and_grad")
         extras = self._args("vg")
         v, g = self.module.k_vg(x, *ps, *extras)
-        return self.dtype.type(v), _own(g, self.shape, self.dtype)
+        return self.dtype.type(v), _own(g, self.shape, self.dtype, x, *ps, *extras)
 
     def grad(self, x, *params):
         """The gradient, of the shape of ``x``."""
@@ -338,7 +338,8 @@ class ArrayCompiled:
         x, ps = self._x(x, "hvp"), self._params(params, "hvp")
         v = self._x(v, "hvp", "v")
         extras = self._args("hvp")
-        return _own(self.module.k_hvp(x, v, *ps, *extras)[0], self.shape, self.dtype)
+        out = self.module.k_hvp(x, v, *ps, *extras)[0]
+        return _own(out, self.shape, self.dtype, x, v, *ps, *extras)
 
     def hessp(self, x, v, *params):
         """Alias of :meth:`hvp` (SciPy's name)."""
@@ -399,6 +400,10 @@ def plan_extras(graph) -> list[np.ndarray]:
     return program.extra_arrays()
 
 
-def _own(a, shape, dtype) -> np.ndarray:
-    """A fresh array of ``shape`` holding ``a`` (kernels may return views of their inputs)."""
+def _own(a, shape, dtype, *inputs) -> np.ndarray:
+    """``a`` as an array of ``shape`` that shares no memory with the kernel's ``inputs``
+    (kernels may return views of their inputs: those are copied, fresh results are not)."""
+    a = np.asarray(a)
+    if a.dtype == dtype and not any(np.may_share_memory(a, b) for b in inputs):
+        return a.reshape(shape)
     return np.array(a, dtype=dtype).reshape(shape)
