@@ -266,7 +266,7 @@ def _merge_siblings(nodes, clusters, shapes, cluster_of):
         # contract g into target
         out = succ.pop(g, set())
         succ.setdefault(target, set()).update(out)
-        for u, vs in succ.items():
+        for vs in succ.values():
             if g in vs:
                 vs.discard(g)
                 vs.add(target)
