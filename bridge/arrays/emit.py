@@ -93,6 +93,9 @@ class _Kernel:
                     self.unit_of[k] = unit
         self.virtual: dict[int, tuple[int, int, int, int]] = {}  # fused slice scatters
         self.fused: set[int] = set()  # full sums computed inside their source's loop
+        self.accumulated: dict[int, tuple[int, int, int]] = {}  # g -> (root, first, step)
+        self.absorbed: set[int] = set()  # virtual scatters summed by accumulation
+        self.acc_roots: dict[int, object] = {}  # root of an accumulating cluster -> its unit
         self._plan_fusion()
 
     def _plan_fusion(self) -> None:
@@ -130,6 +133,49 @@ class _Kernel:
                     self.fused.add(k)
             elif name == "scatter_add":
                 self._virtual_scatter(k, consumers)
+        if self.target != "parallel":  # accumulation writes neighbours: not across threads
+            for unit in self.p.units:
+                if unit.kind == "cluster":
+                    self._accumulating(unit, consumers, outputs)
+
+    def _accumulating(self, unit, consumers, outputs) -> None:
+        """A 1-D cluster that only adds slice scatters (a gradient: the VJPs of ``x[1:]``,
+        ``x[:-1]``... summed) is never looped over: its output starts at zero and each
+        scattered array adds its element into it, inside its own loop, where it is computed
+        (``g[i + 1] += t``). No scattered array is stored."""
+        if len(unit.shape) != 1:
+            return
+        members = set(unit.nodes)
+        exported = []
+        pieces = []
+        for k in unit.nodes:
+            node = self.nodes[k]
+            if node.op.name != "add" or tuple(node.shape) != tuple(unit.shape):
+                return
+            for o in node.inputs:
+                if o in members:
+                    continue
+                if o not in self.virtual or any(c not in members for c in consumers[o]):
+                    return
+                pieces.append(o)
+            if k in outputs or any(c not in members for c in consumers[k]):
+                exported.append(k)
+        if len(exported) != 1 or not pieces:
+            return
+        for v in pieces:
+            g = self.virtual[v][0]
+            owner = self.unit_of.get(g)
+            if owner is None or len(owner.shape) != 1 or g in outputs or owner is unit:
+                return
+            inside = set(owner.nodes)
+            if any(c != v and c not in inside for c in consumers[g]) or pieces.count(v) != 1:
+                return
+        root = exported[0]
+        for v in pieces:
+            g, first, _, step = self.virtual[v]
+            self.accumulated[g] = (root, first, step)
+            self.absorbed.add(v)
+        self.acc_roots[root] = unit
 
     def _virtual_scatter(self, k: int, consumers) -> None:
         node = self.nodes[k]
@@ -214,6 +260,9 @@ class _Kernel:
                     self.name[k], self.layout[k] = f"e{j}", "C"
             else:
                 self.name[("index", k)] = f"e{j}"
+        for root in self.acc_roots:
+            node = self.nodes[root]
+            self.set_array(root, f"np.zeros({_tuple(node.shape)}, {_np_dtype(node.dtype)})")
         for unit in self.p.units:
             if unit.kind == "cluster":
                 self.cluster(unit)
@@ -233,6 +282,9 @@ class _Kernel:
     # --- elementwise clusters ---------------------------------------------------------------
     def cluster(self, unit) -> None:
         from symdiff.functions import NS
+
+        if any(k in self.acc_roots for k in unit.nodes):
+            return  # filled by the loops of its scattered arrays (see _accumulating)
 
         members = set(unit.nodes)
         consumers = self.p.graph.consumers()
@@ -293,7 +345,11 @@ class _Kernel:
                 code = self.printer.print_expr(expr)
             body.append(f"{name} = {code}")
             local[k] = self._symbol(name)
-            outside = [c for c in consumers[k] if c not in members and c not in self.fused]
+            outside = [
+                c
+                for c in consumers[k]
+                if c not in members and c not in self.fused and c not in self.absorbed
+            ]
             if rank and (k in outputs or outside):
                 stores.append(f"a{k}[{idx}] = {name}")
                 self.emit(f"a{k} = np.empty({_tuple(shape)}, {_np_dtype(node.dtype)})")
@@ -301,6 +357,10 @@ class _Kernel:
             elif not rank:
                 self.name[k] = name
                 self.scalar.add(k)
+            if k in self.accumulated:
+                root, first, step = self.accumulated[k]
+                at = f"{first} + i0" if step == 1 else f"{first} + {step} * i0"
+                stores.append(f"a{root}[{at}] += {name}")
         if not rank:
             self.lines.extend(body)
             return
