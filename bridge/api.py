@@ -310,17 +310,19 @@ def compile(  # noqa: A001 - the verb users expect: bridge.compile(f)
     )
 
 
+# mode="auto": a floating argument with more elements than this -> array mode. Scalar mode
+# stays the default up to here, where its per-element formulas are still cheap to compile
+# (and where existing callers use its batch and pickling features).
+AUTO_ARRAY_ELEMENTS = 1000
+
+
 def _array_mode_fits(f, example_args, target, wrt, names, guards, params) -> bool:
-    """mode="auto": a callable that array mode can compile and whose estimated scalar expansion
-    is above ``autodiff.size.AUTO_SCALAR_TERMS`` (the rule ``symdiff.lift`` uses too: see
-    :mod:`autodiff.size`). More input elements than the limit decide without tracing."""
+    """mode="auto": a callable with large floating arguments that array mode can compile."""
     if not callable(f) or _is_lifted(f) or not example_args:
         return False
     if guards or names is not None or wrt is not None or target not in ("cpu", "parallel"):
         return False
-    from autodiff.size import auto_mode, auto_mode_by_elements
-
-    from .arrays.compiled import _is_float, _Request, param_positions
+    from .arrays.compiled import _is_float, param_positions
 
     try:
         positions = param_positions(f, params, len(example_args))
@@ -329,14 +331,8 @@ def _array_mode_fits(f, example_args, target, wrt, names, guards, params) -> boo
     floats = [i for i, a in enumerate(example_args) if _is_float(a)]
     if 0 not in floats or any(i not in positions for i in floats if i):
         return False
-    elements = sum(int(np.size(getattr(example_args[i], "data", example_args[i]))) for i in floats)
-    if auto_mode_by_elements(elements) == "array":
-        return True
-    try:
-        graph = _Request(f, example_args, params, "float64").trace("value")
-    except Exception:  # the scalar path reports the problem in its own words
-        return False
-    return auto_mode(graph) == "array"
+    largest = max(int(np.size(getattr(example_args[i], "data", example_args[i]))) for i in floats)
+    return largest > AUTO_ARRAY_ELEMENTS
 
 
 def _module(

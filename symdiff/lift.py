@@ -23,10 +23,9 @@ import autodiff
 from autodiff.grad_mode import traced_bool_hook, tracing
 from autodiff.graph import Graph, Node, graph_of, trace_graph
 from autodiff.ops import STRUCTURAL
-from autodiff.size import auto_mode
 from autodiff.tensor import Tensor
 
-from .array_lift import ArrayLifted, estimate_scalar_terms
+from .array_lift import AUTO_SCALAR_TERMS, ArrayLifted, estimate_scalar_terms
 from .dag import deep_recursion
 from .errors import LiftError, LiftTooLarge, TracerBoolConversionError, TracerConversionError
 from .functions import NS
@@ -230,8 +229,7 @@ def lift(
     array sizes. ``mode="auto"`` (the default) estimates the scalar lift's size from the traced
     shapes before expanding anything (:func:`symdiff.array_lift.estimate_scalar_terms`: elements
     times per-element formula size, summed over the ops; a matmul counts ``m n k``) and takes
-    the scalar lift up to ``autodiff.size.AUTO_SCALAR_TERMS`` (100,000) estimated terms (the
-    rule ``bridge.compile(mode="auto")`` shares: :func:`autodiff.size.auto_mode`),
+    the scalar lift up to ``symdiff.array_lift.AUTO_SCALAR_TERMS`` (100,000) estimated terms,
     the array program above.
     ``mode="scalar"`` on a computation estimated above ``symdiff.config.max_terms`` (2,000,000
     where unset) raises :class:`~symdiff.LiftTooLarge` at once, naming the estimate.
@@ -335,7 +333,7 @@ def choose_lift(f, example_args, mode: str, options: dict, progress) -> ArrayLif
             raise
         return None  # the scalar lift reports the problem in its own words
     estimate = estimate_scalar_terms(graph)
-    if mode == "scalar" or (mode == "auto" and auto_mode(graph) == "scalar"):
+    if mode == "scalar" or (mode == "auto" and estimate <= AUTO_SCALAR_TERMS):
         # the scalar replay's own work estimate (estimate_terms), checked before any expansion
         limit = scalar_terms_limit(options)
         terms = [(estimate_terms(n, graph), n.op.name) for n in graph.nodes if n.op is not None]

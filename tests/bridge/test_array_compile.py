@@ -326,7 +326,7 @@ def test_pairwise_summation_is_accurate():
 def test_auto_mode_picks_by_size():
     small = bridge.compile(rosen_chained, np.zeros(5), derivatives=("value",))
     assert isinstance(small, bridge.Compiled)
-    large = bridge.compile(rosen_chained, np.zeros(2001), derivatives=("value",))
+    large = bridge.compile(rosen_chained, np.zeros(1001), derivatives=("value",))
     assert isinstance(large, ArrayCompiled)
     with pytest.raises(ValueError, match="unknown mode"):
         bridge.compile(rosen_chained, np.zeros(5), mode="fast")
