@@ -29,7 +29,7 @@ from ..dask_support import is_dask_array
 from ..options import CODEGEN_VERSION
 from .program import Program, plan, unsupported
 
-ARRAY_VERSION = "1"  # bump when generated array code changes (with emit.ARRAY_CODEGEN_VERSION)
+ARRAY_VERSION = "2"  # bump when generated array code changes (with emit.ARRAY_CODEGEN_VERSION)
 
 _KIND_PROGRAMS = {"value": ("value",), "grad": ("vg",), "hessian": ("hvp",)}
 
@@ -341,7 +341,7 @@ class ArrayCompiled:
         x, ps = self._x(x, "value_and_grad"), self._params(params, "value_and_grad")
         extras = self._args("vg")
         v, g = self.module.k_vg(x, *ps, *extras)
-        return self.dtype.type(v), _own(g, self.shape, self.dtype)
+        return self.dtype.type(v), _own(g, self.shape, self.dtype, x, *ps, *extras)
 
     def grad(self, x, *params):
         """The gradient, of the shape of ``x``."""
@@ -353,7 +353,8 @@ class ArrayCompiled:
         x, ps = self._x(x, "hvp"), self._params(params, "hvp")
         v = self._x(v, "hvp", "v")
         extras = self._args("hvp")
-        return _own(self.module.k_hvp(x, v, *ps, *extras)[0], self.shape, self.dtype)
+        out = self.module.k_hvp(x, v, *ps, *extras)[0]
+        return _own(out, self.shape, self.dtype, x, v, *ps, *extras)
 
     def hessp(self, x, v, *params):
         """Alias of :meth:`hvp` (SciPy's name)."""
@@ -380,32 +381,41 @@ class ArrayCompiled:
         x, ps = self._x(x, "hessian"), self._params(params, "hessian")
         if not sparse:
             return self.hvps(x, np.eye(self.n, dtype=self.dtype), *ps)
-        rows, cols, colors, ncolors = self._sparsity()
+        structure = self._sparsity()
         from scipy.sparse import csr_matrix
 
-        if ncolors is None:  # no colouring available: CSR of the dense matrix
+        if structure is None:  # no colouring available: CSR of the dense matrix
             dense = self.hvps(x, np.eye(self.n, dtype=self.dtype), *ps)
             return csr_matrix(dense)
-        seeds = np.zeros((ncolors, self.n), dtype=self.dtype)
-        seeds[colors, np.arange(self.n)] = 1
-        products = self.hvps(x, seeds, *ps).T  # products[:, c] = H @ indicator(c)
-        from symdiff.sparsity import recover_from_products
-
-        values = recover_from_products(rows, cols, colors, products)
-        return csr_matrix((values, (rows, cols)), shape=(self.n, self.n))
+        seeds, gather, indices, indptr = structure
+        products = self.hvps(x, seeds, *ps)  # products[c] = H @ indicator(colour c)
+        values = np.take(products.reshape(-1), gather)
+        return csr_matrix((values, indices, indptr), shape=(self.n, self.n), copy=False)
 
     def _sparsity(self):
+        """Per object, once: the colour seeds, and for the CSR order of the pattern, the flat
+        positions in the ``(ncolors, n)`` products of each value, its columns and row starts
+        (``H[i, j] = (H @ seed[colour(j)])[i]`` for a distance-2 colouring)."""
         if self._structure is None:
             try:
                 from symdiff.sparsity import color_columns, hessian_sparsity
             except ImportError:
-                self._structure = (None, None, None, None)
+                self._structure = (None,)
             else:
                 rows, cols = hessian_sparsity(self._graphs["value"], wrt=0)
                 colors, ncolors = color_columns(rows, cols, self.n)
-                self._structure = (np.asarray(rows), np.asarray(cols), np.asarray(colors),
-                                   int(ncolors))  # fmt: skip
-        return self._structure
+                rows = np.asarray(rows, dtype=np.int64)
+                cols = np.asarray(cols, dtype=np.int64)
+                colors = np.asarray(colors, dtype=np.int64)
+                order = np.lexsort((cols, rows))
+                rows, cols = rows[order], cols[order]
+                indptr = np.zeros(self.n + 1, dtype=np.int64)
+                np.cumsum(np.bincount(rows, minlength=self.n), out=indptr[1:])
+                seeds = np.zeros((int(ncolors), self.n), dtype=self.dtype)
+                seeds[colors, np.arange(self.n)] = 1
+                gather = colors[cols] * self.n + rows
+                self._structure = (seeds, gather, cols, indptr)
+        return None if len(self._structure) == 1 else self._structure
 
 
 def plan_extras(graph) -> list[np.ndarray]:
@@ -414,6 +424,10 @@ def plan_extras(graph) -> list[np.ndarray]:
     return program.extra_arrays()
 
 
-def _own(a, shape, dtype) -> np.ndarray:
-    """A fresh array of ``shape`` holding ``a`` (kernels may return views of their inputs)."""
+def _own(a, shape, dtype, *inputs) -> np.ndarray:
+    """``a`` as an array of ``shape`` that shares no memory with the kernel's ``inputs``
+    (kernels may return views of their inputs: those are copied, fresh results are not)."""
+    a = np.asarray(a)
+    if a.dtype == dtype and not any(np.may_share_memory(a, b) for b in inputs):
+        return a.reshape(shape)
     return np.array(a, dtype=dtype).reshape(shape)

@@ -20,7 +20,7 @@ from ..errors import UnsupportedExpressionError
 from ..printer import HELPERS, NumbaPrinter, helper_source
 from .program import ELEMENTWISE, Program
 
-ARRAY_CODEGEN_VERSION = "1"
+ARRAY_CODEGEN_VERSION = "2"
 
 _NJIT = '@njit(cache=True, error_model="numpy")\n'
 _NJIT_PARALLEL = '@njit(cache=True, error_model="numpy", parallel=True)\n'
@@ -86,6 +86,118 @@ class _Kernel:
         self.symbols = printer_names  # shared with the module's printer
         self.printer = NumbaPrinter(self.symbols, dtype, target)
         self.printer.names = self.symbols
+        self.unit_of: dict[int, object] = {}
+        for unit in program.units:
+            if unit.kind == "cluster":
+                for k in unit.nodes:
+                    self.unit_of[k] = unit
+        self.virtual: dict[int, tuple[int, int, int, int]] = {}  # fused slice scatters
+        self.fused: set[int] = set()  # full sums computed inside their source's loop
+        self.accumulated: dict[int, tuple[int, int, int]] = {}  # g -> (root, first, step)
+        self.absorbed: set[int] = set()  # virtual scatters summed by accumulation
+        self.acc_roots: dict[int, object] = {}  # root of an accumulating cluster -> its unit
+        self._plan_fusion()
+
+    def _plan_fusion(self) -> None:
+        """Find the reductions and scatters that fuse into elementwise loops.
+
+        * a full ``sum`` (to shape ``()``) of a member of a 1-D floating cluster is
+          accumulated inside the cluster's loop, block by block with the same pairwise
+          summation as :func:`bridge.arrays.runtime._rsum` (the same bits), so the summed
+          array is never stored;
+        * a ``scatter_add`` of a 1-D array into a 1-D slice (a VJP of ``x[a:b:c]``) whose
+          every consumer is a member of a cluster of its shape is never materialised: the
+          consumers read ``g[(i - a) // c]`` on the slice and zero elsewhere.
+        """
+        nodes = self.nodes
+        outputs = set(self.p.graph.outputs)
+        consumers = self.p.graph.consumers()
+        for unit in self.p.units:
+            if unit.kind != "op":
+                continue
+            k = unit.nodes[0]
+            node = nodes[k]
+            name = node.op.name
+            if k in outputs and name != "sum":
+                continue
+            if name == "sum" and tuple(node.shape) == ():
+                src = node.inputs[0]
+                owner = self.unit_of.get(src)
+                if (
+                    owner is not None
+                    and len(owner.shape) == 1
+                    and owner.shape[0] > 0
+                    and np.dtype(nodes[src].dtype).kind == "f"
+                    and np.dtype(node.dtype) == np.dtype(nodes[src].dtype)
+                ):
+                    self.fused.add(k)
+            elif name == "scatter_add":
+                self._virtual_scatter(k, consumers)
+        if self.target != "parallel":  # accumulation writes neighbours: not across threads
+            for unit in self.p.units:
+                if unit.kind == "cluster":
+                    self._accumulating(unit, consumers, outputs)
+
+    def _accumulating(self, unit, consumers, outputs) -> None:
+        """A 1-D cluster that only adds slice scatters (a gradient: the VJPs of ``x[1:]``,
+        ``x[:-1]``... summed) is never looped over: its output starts at zero and each
+        scattered array adds its element into it, inside its own loop, where it is computed
+        (``g[i + 1] += t``). No scattered array is stored."""
+        if len(unit.shape) != 1:
+            return
+        members = set(unit.nodes)
+        exported = []
+        pieces = []
+        for k in unit.nodes:
+            node = self.nodes[k]
+            if node.op.name != "add" or tuple(node.shape) != tuple(unit.shape):
+                return
+            for o in node.inputs:
+                if o in members:
+                    continue
+                if o not in self.virtual or any(c not in members for c in consumers[o]):
+                    return
+                pieces.append(o)
+            if k in outputs or any(c not in members for c in consumers[k]):
+                exported.append(k)
+        if len(exported) != 1 or not pieces:
+            return
+        for v in pieces:
+            g = self.virtual[v][0]
+            owner = self.unit_of.get(g)
+            if owner is None or len(owner.shape) != 1 or g in outputs or owner is unit:
+                return
+            inside = set(owner.nodes)
+            if any(c != v and c not in inside for c in consumers[g]) or pieces.count(v) != 1:
+                return
+        root = exported[0]
+        for v in pieces:
+            g, first, _, step = self.virtual[v]
+            self.accumulated[g] = (root, first, step)
+            self.absorbed.add(v)
+        self.acc_roots[root] = unit
+
+    def _virtual_scatter(self, k: int, consumers) -> None:
+        node = self.nodes[k]
+        if any(w == "index" and j == k for w, j in self.p.extras):
+            return
+        shape = tuple(node.params["shape"])
+        index = node.params["index"]
+        items = index if isinstance(index, tuple) else (index,)
+        g = node.inputs[0]
+        if len(shape) != 1 or len(items) != 1 or not isinstance(items[0], slice):
+            return
+        if g in self.p.inline or len(self.nodes[g].shape) != 1:
+            return
+        start, stop, step = items[0].indices(shape[0])
+        m = len(range(start, stop, step))
+        if step <= 0 or m == 0 or m != self.nodes[g].shape[0]:
+            return
+        for c in consumers[k]:
+            owner = self.unit_of.get(c)
+            if owner is None or tuple(owner.shape) != shape:
+                return
+        self.virtual[k] = (g, start, start + (m - 1) * step, step)
 
     # --- values ---------------------------------------------------------------------------
     def lit(self, k: int) -> str:
@@ -148,6 +260,9 @@ class _Kernel:
                     self.name[k], self.layout[k] = f"e{j}", "C"
             else:
                 self.name[("index", k)] = f"e{j}"
+        for root in self.acc_roots:
+            node = self.nodes[root]
+            self.set_array(root, f"np.zeros({_tuple(node.shape)}, {_np_dtype(node.dtype)})")
         for unit in self.p.units:
             if unit.kind == "cluster":
                 self.cluster(unit)
@@ -168,6 +283,9 @@ class _Kernel:
     def cluster(self, unit) -> None:
         from symdiff.functions import NS
 
+        if any(k in self.acc_roots for k in unit.nodes):
+            return  # filled by the loops of its scattered arrays (see _accumulating)
+
         members = set(unit.nodes)
         consumers = self.p.graph.consumers()
         outputs = set(self.p.graph.outputs)
@@ -187,6 +305,15 @@ class _Kernel:
                 return _literal(self.nodes[o].value, self.dtype)
             if o in self.scalar:
                 return self._symbol(self.name[o])
+            if o in self.virtual and o not in loaded:
+                g, first, last, step = self.virtual[o]
+                pos = f"i0 - {first}" if step == 1 else f"(i0 - {first}) // {step}"
+                cond = f"{first} <= i0 <= {last}"
+                if step != 1:
+                    cond += f" and (i0 - {first}) % {step} == 0"
+                zero = f"{_np_dtype(self.nodes[o].dtype)}(0)"
+                loads.append(f"u{o} = {self.name[g]}[{pos}] if {cond} else {zero}")
+                loaded[o] = self._symbol(f"u{o}")
             if o not in loaded:
                 oshape = self.nodes[o].shape
                 lead = rank - len(oshape)
@@ -218,15 +345,28 @@ class _Kernel:
                 code = self.printer.print_expr(expr)
             body.append(f"{name} = {code}")
             local[k] = self._symbol(name)
-            if rank and (k in outputs or any(c not in members for c in consumers[k])):
+            outside = [
+                c
+                for c in consumers[k]
+                if c not in members and c not in self.fused and c not in self.absorbed
+            ]
+            if rank and (k in outputs or outside):
                 stores.append(f"a{k}[{idx}] = {name}")
                 self.emit(f"a{k} = np.empty({_tuple(shape)}, {_np_dtype(node.dtype)})")
                 self.name[k], self.layout[k] = f"a{k}", "C"
             elif not rank:
                 self.name[k] = name
                 self.scalar.add(k)
+            if k in self.accumulated:
+                root, first, step = self.accumulated[k]
+                at = f"{first} + i0" if step == 1 else f"{first} + {step} * i0"
+                stores.append(f"a{root}[{at}] += {name}")
         if not rank:
             self.lines.extend(body)
+            return
+        sums = [c for k in unit.nodes for c in consumers[k] if c in self.fused]
+        if sums:
+            self._blocked_loop(unit, loads + body + stores, sums, local)
             return
         indent = ""
         for d in range(rank):
@@ -236,6 +376,38 @@ class _Kernel:
         for line in loads + body + stores:
             self.emit(indent + line)
 
+    def _blocked_loop(self, unit, lines: list[str], sums: list[int], local: dict) -> None:
+        """A 1-D cluster loop that also sums some members: blocks of 128 elements go through
+        a small buffer into :func:`_block`, the block sums are combined pairwise
+        (:func:`_combine`), exactly as ``_rsum`` sums a stored array."""
+        n = int(unit.shape[0])
+        tag = unit.nodes[0]
+        nb = (n + 127) // 128
+        bufs = {}
+        for r in sums:
+            dt = _np_dtype(self.nodes[r].dtype)
+            bufs[r] = (f"buf{r}", f"blk{r}", dt)
+            self.emit(f"blk{r} = np.empty({nb}, {dt})")
+            if self.target != "parallel":
+                self.emit(f"buf{r} = np.empty(128, {dt})")
+        loop = "prange" if self.target == "parallel" else "range"
+        self.emit(f"for b{tag} in {loop}({nb}):")
+        if self.target == "parallel":
+            for r in sums:
+                self.emit(f"    buf{r} = np.empty(128, {bufs[r][2]})")
+        self.emit(f"    lo{tag} = b{tag} * 128")
+        self.emit(f"    hi{tag} = min({n}, lo{tag} + 128)")
+        self.emit(f"    for i0 in range(lo{tag}, hi{tag}):")
+        for line in lines:
+            self.emit("        " + line)
+        for r in sums:
+            src = self.nodes[r].inputs[0]
+            self.emit(f"        buf{r}[i0 - lo{tag}] = {self.printer.print_expr(local[src])}")
+        for r in sums:
+            self.emit(f"    blk{r}[b{tag}] = _block(buf{r}, 0, hi{tag} - lo{tag})")
+        for r in sums:
+            self.set_scalar(r, f"_combine(blk{r})")
+
     def _symbol(self, name: str) -> sp.Symbol:
         sym = sp.Symbol(name, real=True)
         self.symbols[sym] = name
@@ -243,6 +415,8 @@ class _Kernel:
 
     # --- other ops --------------------------------------------------------------------------
     def op(self, k: int) -> None:
+        if k in self.fused or k in self.virtual:
+            return  # computed inside an elementwise loop (see _plan_fusion)
         node = self.nodes[k]
         name = node.op.name
         ins = node.inputs
@@ -324,7 +498,8 @@ class _Kernel:
         if ("index", k) in self.name:
             flat = f"{self.contiguous(g)}.ravel()"
             if g in self.scalar or g in self.p.inline:
-                flat = f"np.full(1, {self.scalar_code(g)}, {dt})"
+                count = max(1, int(self.nodes[g].size))
+                flat = f"np.full({count}, {self.scalar_code(g)}, {dt})"
             self.set_array(
                 k, f"_scatter({flat}, {self.name[('index', k)]}, {size}).reshape({_tuple(shape)})"
             )
@@ -502,8 +677,9 @@ def generate(
             "import numpy as np",
             "from numba import njit, prange",
             "",
-            "from bridge.arrays.runtime import (_bmm, _cumsum3, _rmax, _rprod, _rshift, _rsum, "
-            "_scatter, _sort3)",
+            "from bridge.arrays.runtime import (",
+            "    _block, _bmm, _combine, _cumsum3, _rmax, _rprod, _rshift, _rsum, _scatter, _sort3",
+            ")",
             "",
             "ARRAY_MODULE = True",
             f"TARGET = {target!r}",

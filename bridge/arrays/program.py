@@ -10,7 +10,9 @@ A :class:`Program` groups the graph's nodes into *units* in a valid execution or
 
 It also fixes the kernel's extra arguments: constant arrays captured by the traced function
 (passed at call time, never printed into the source, so that the source stays O(ops)) and
-the integer index maps of advanced indexing. Size-1 constants are printed as literals.
+the integer index maps of advanced indexing. Uniform constants (size 1, or all elements equal,
+such as the ones a VJP seeds) are printed as literals. Clusters of one shape that no path
+through another unit connects are merged into one loop.
 
 This module imports neither SymPy nor the code generator: a warm start builds the program
 (O(nodes)) only to know the extra arguments of a cached kernel.
@@ -73,7 +75,7 @@ class Program:
 
     graph: object
     units: list[Unit]
-    inline: set[int]  # size-1 constants printed as literals
+    inline: set[int]  # uniform constants printed as literals
     extras: list[tuple[str, int]] = field(default_factory=list)
 
     def extra_arrays(self) -> list[np.ndarray]:
@@ -110,7 +112,7 @@ def plan(graph) -> Program:
 
         raise UnsupportedExpressionError(missing, "array", "no array-mode emitter")
     nodes = graph.nodes
-    inline = {n.index for n in nodes if n.is_constant and int(np.prod(n.shape)) == 1}
+    inline = {n.index for n in nodes if n.is_constant and _uniform(n)}
     cluster_of: dict[int, int] = {}
     clusters: list[list[int]] = []
     shapes: list[tuple[int, ...]] = []
@@ -156,6 +158,7 @@ def plan(graph) -> Program:
             for o in node.inputs:
                 d |= ndeps[o]
             ndeps.append(frozenset(d))
+    clusters, shapes = _merge_siblings(nodes, clusters, shapes, cluster_of)
     # units: every cluster, every other op node; ordered by a depth-first topological sort
     unit_of: dict[int, int] = {}
     units: list[Unit] = []
@@ -198,6 +201,89 @@ def plan(graph) -> Program:
         if indexing and not is_basic_index(node.params["index"]):
             program.extras.append(("index", node.index))
     return program
+
+
+def _uniform(node) -> bool:
+    """A constant whose elements are all equal (a number, or the ones/zeros a VJP seeds): it
+    is printed as a literal, never passed as an array nor read element by element."""
+    value = np.asarray(node.value)
+    if value.size == 1:
+        return True
+    if value.size == 0 or value.dtype.kind not in "biuf":
+        return False
+    flat = value.reshape(-1)
+    first = flat[0]
+    if value.dtype.kind == "f" and not np.isfinite(first):
+        return False
+    return bool((flat == first).all())
+
+
+def _merge_siblings(nodes, clusters, shapes, cluster_of):
+    """Merge clusters of one shape that no path through another unit connects (fewer loops,
+    fewer temporaries): a direct elementwise edge between the two is fine (it becomes a local
+    of the merged loop); a path through any other unit would make the plan cyclic."""
+    group: dict[int, object] = {}
+    for node in nodes:
+        if node.op is None:
+            continue
+        c = cluster_of.get(node.index)
+        group[node.index] = ("c", c) if c is not None else ("n", node.index)
+    succ: dict[object, set] = {}
+    for node in nodes:
+        g = group.get(node.index)
+        if g is None:
+            continue
+        for o in node.inputs:
+            h = group.get(o)
+            if h is not None and h != g:
+                succ.setdefault(g, set()).add(h)
+
+    def reaches(start, target) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            u = todo.pop()
+            if u == target:
+                return True
+            if u not in seen:
+                seen.add(u)
+                todo.extend(succ.get(u, ()))
+        return False
+
+    def linked(a, b) -> bool:  # a path a -> X -> ... -> b with X != b
+        return any(x != b and reaches(x, b) for x in succ.get(a, ()))
+
+    merged: list[object] = []  # representative groups, in creation order
+    members: dict[object, list[int]] = {}
+    for c, nodes_c in enumerate(clusters):
+        g = ("c", c)
+        target = None
+        for r in merged:
+            if shapes[r[1]] == shapes[c] and not linked(r, g) and not linked(g, r):
+                target = r
+                break
+        if target is None:
+            merged.append(g)
+            members[g] = list(nodes_c)
+            continue
+        members[target].extend(nodes_c)
+        # contract g into target
+        out = succ.pop(g, set())
+        succ.setdefault(target, set()).update(out)
+        for vs in succ.values():
+            if g in vs:
+                vs.discard(g)
+                vs.add(target)
+        succ[target].discard(target)
+        for k in nodes_c:
+            cluster_of[k] = target[1]
+    new_clusters, new_shapes, renumber = [], [], {}
+    for r in merged:
+        renumber[r[1]] = len(new_clusters)
+        new_clusters.append(sorted(members[r]))
+        new_shapes.append(shapes[r[1]])
+    for k, c in cluster_of.items():
+        cluster_of[k] = renumber[c]
+    return new_clusters, new_shapes
 
 
 def _unit_deps(unit: Unit, nodes, unit_of: dict[int, int]) -> list[int]:

@@ -62,6 +62,22 @@ def _psum(a):
 
 
 @njit(cache=True, error_model="numpy")
+def _combine(s):
+    """Pairwise combination of block sums ``s`` (modified in place), as in :func:`_psum`."""
+    m = s.shape[0]
+    while m > 1:
+        h = m // 2
+        for j in range(h):
+            s[j] = s[2 * j] + s[2 * j + 1]
+        if m % 2 == 1:
+            s[h] = s[m - 1]
+            m = h + 1
+        else:
+            m = h
+    return s[0]
+
+
+@njit(cache=True, error_model="numpy")
 def _rsum(a):
     out = np.zeros(a.shape[0], a.dtype)
     if a.shape[1] > 0:
