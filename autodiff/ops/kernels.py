@@ -6,9 +6,7 @@ heaviside, sign, logaddexp, erf, erfc): autodiff's ops use them as forward kerne
 and :func:`symdiff.numeric.evaluate`). This module imports NumPy only (no SymPy); ``erf`` and
 ``erfc`` load ``scipy.special`` on their first call.
 
->>> import math
-
-import numpy as np
+>>> import numpy as np
 >>> float(sigmoid(np.array(-800.0)))
 0.0
 >>> float(softplus(np.array(800.0)))
@@ -16,6 +14,8 @@ import numpy as np
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 

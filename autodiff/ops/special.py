@@ -30,9 +30,9 @@ import numpy as np
 
 from ..tensor import Tensor, apply, as_tensor
 from . import kernels
-from .base import Op
-from .builders import binary, declare, elementwise_sympy, unary, zeros_like
-from .elementwise import EXP, SIGMOID, SQRT, WHERE, maximum, minimum, where
+from .builders import binary, unary
+from .builders import zeros_like as _zeros
+from .elementwise import ABS, EXP, LESS, SIGMOID, SQRT, WHERE, cast, maximum, minimum, where
 from .surface import composite, surface
 
 _LN2 = math.log(2.0)
@@ -41,7 +41,7 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 def _zero_deriv(x, o, **params):
-    return zeros_like(x)
+    return _zeros(x)
 
 
 # --- rounding: derivative 0 everywhere -------------------------------------------------------
@@ -347,8 +347,9 @@ def foreign_ufunc(ufunc):
 
 # --- nan_to_num -------------------------------------------------------------------------------
 def _finite_mask(x, o, **params):
-    """1 where ``x`` is finite, 0 where nan_to_num replaced it by a constant."""
-    return Tensor._wrap(np.isfinite(x.data).astype(o.dtype))
+    """1 where ``x`` is finite, 0 where nan_to_num replaced it by a constant: ``|x| < inf``,
+    on the graph (not frozen from the data), so that traced and compiled gradients see it."""
+    return cast(apply(LESS, apply(ABS, x), math.inf), o.dtype)
 
 
 NAN_TO_NUM = unary(
@@ -522,4 +523,3 @@ def full_like(x, fill_value, dtype=None, order="K", subok=True, shape=None) -> T
     tensor([7., 7.])
     """
     return _like("full_like", x, _like_fill(fill_value, "full_like"), dtype, shape)
-
