@@ -1055,7 +1055,12 @@ def _area_specs() -> list[OpSpec]:
     return found
 
 
-ALL_SPECS: list[OpSpec] = SPECS + COMPOSITE_SPECS + _area_specs()
+# Area specs join the primitive and composite lists, so that every helper below (and the suites
+# that read SPECS, e.g. the op-table completeness tests) sees them.
+_AREA_SPECS = _area_specs()
+SPECS += [s for s in _AREA_SPECS if not s.composite]
+COMPOSITE_SPECS += [s for s in _AREA_SPECS if s.composite]
+ALL_SPECS: list[OpSpec] = SPECS + COMPOSITE_SPECS
 
 
 def by_name() -> dict[str, OpSpec]:

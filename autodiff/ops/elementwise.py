@@ -428,15 +428,10 @@ NOT_EQUAL = comparison(
 
 
 # --- hand-written public functions (argument handling) and composites -------------------------
-_UNSET = object()
-
-
 def _bound(name: str, positional, spellings: dict) -> object:
     """The one bound given among ``positional`` and its keyword spellings (NumPy's ``a_min``,
     NumPy 2 / PyTorch's ``min``); a TypeError when two of them are given."""
-    given = {k: v for k, v in spellings.items() if v is not _UNSET}
-    if positional is not _UNSET:
-        given = {name: positional, **given}
+    given = {k: v for k, v in {name: positional, **spellings}.items() if v is not None}
     if len(given) > 1:
         raise TypeError(f"clip: {' and '.join(given)} give the same bound; pass one of them")
     value = next(iter(given.values()), None)
@@ -444,9 +439,7 @@ def _bound(name: str, positional, spellings: dict) -> object:
 
 
 @composite(array_function=np.clip, aliases="clamp", methods=("clip", "clamp"))
-def clip(
-    x, lo=_UNSET, hi=_UNSET, out=None, *, a_min=_UNSET, a_max=_UNSET, min=_UNSET, max=_UNSET
-) -> Tensor:
+def clip(x, lo=None, hi=None, out=None, *, a_min=None, a_max=None, min=None, max=None) -> Tensor:
     """Clamp ``x`` to ``[lo, hi]``; the same as ``minimum(maximum(x, lo), hi)``, ties included.
 
     The bounds may also be given by NumPy's keywords ``a_min`` / ``a_max``, NumPy 2's and

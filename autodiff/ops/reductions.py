@@ -29,17 +29,14 @@ def normalize_axis(axis, ndim: int, op: str) -> tuple[int, ...] | None:
     return tuple(sorted(set(out)))
 
 
-_UNSET = object()
-
-
-def torch_aliases(name: str, axis, keepdims, dim=_UNSET, keepdim=_UNSET, *, default_axis=None):
-    """``(axis, keepdims)`` from NumPy's names or PyTorch's ``dim`` / ``keepdim`` (aliases);
-    a TypeError naming the function when both spellings of one argument are given."""
-    if dim is not _UNSET:
+def torch_aliases(name: str, axis, keepdims, dim=None, keepdim=None, *, default_axis=None):
+    """``(axis, keepdims)`` from NumPy's names or PyTorch's ``dim`` / ``keepdim`` (aliases; None
+    means not given); a TypeError naming the function when both spellings are given."""
+    if dim is not None:
         if axis != default_axis:
             raise TypeError(f"{name}: both axis= and dim= given (dim is PyTorch's axis); pass one")
         axis = dim
-    if keepdim is not _UNSET:
+    if keepdim is not None:
         if keepdims:
             raise TypeError(
                 f"{name}: both keepdims= and keepdim= given (keepdim is PyTorch's keepdims); "
@@ -50,7 +47,7 @@ def torch_aliases(name: str, axis, keepdims, dim=_UNSET, keepdim=_UNSET, *, defa
 
 
 def _no_dim(name: str, dim) -> None:
-    if dim is not _UNSET:
+    if dim is not None:
         raise TypeError(
             f"{name}: dim= is PyTorch's spelling, where {name}(x, dim) returns (values, indices); "
             f"autodiff's {name} returns the values only (NumPy): pass axis= instead"
@@ -170,14 +167,14 @@ def _reduce(op: Op, x, axis, keepdims) -> Tensor:
 
 
 @surface(SUM, methods=True, array_function=np.sum)
-def sum(x, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET) -> Tensor:  # noqa: A001
+def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001
     """Sum over ``axis`` (all axes by default); PyTorch's ``dim`` / ``keepdim`` are aliases."""
     axis, keepdims = torch_aliases("sum", axis, keepdims, dim, keepdim)
     return _reduce(SUM, x, axis, keepdims)
 
 
 @surface(MAX, methods=True, array_function=np.max)
-def max(x, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET) -> Tensor:  # noqa: A001
+def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001
     """Maximum over ``axis``; tied maxima share the gradient equally.
 
     ``keepdim`` is accepted for ``keepdims``; ``dim=`` raises a TypeError, since PyTorch's
@@ -189,7 +186,7 @@ def max(x, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET) -> Tensor: 
 
 
 @surface(MIN, methods=True, array_function=np.min)
-def min(x, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET) -> Tensor:  # noqa: A001
+def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001
     """Minimum over ``axis``; tied minima share the gradient equally (``dim=``: see ``max``)."""
     _no_dim("min", dim)
     axis, keepdims = torch_aliases("min", axis, keepdims, keepdim=keepdim)
@@ -197,7 +194,7 @@ def min(x, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET) -> Tensor: 
 
 
 @surface(PROD, methods=True, array_function=np.prod)
-def prod(x, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET) -> Tensor:
+def prod(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
     """Product over ``axis``; its gradient stays exact when entries are zero (``dim`` /
     ``keepdim`` are aliases)."""
     axis, keepdims = torch_aliases("prod", axis, keepdims, dim, keepdim)
@@ -211,7 +208,7 @@ def _count(x: Tensor, axis) -> int:
 
 
 @composite(methods=True, array_function=np.mean)
-def mean(x, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET) -> Tensor:
+def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
     """Arithmetic mean over ``axis`` (``dim`` / ``keepdim`` are aliases)."""
     axis, keepdims = torch_aliases("mean", axis, keepdims, dim, keepdim)
     x = as_tensor(x)
@@ -221,14 +218,14 @@ def mean(x, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET) -> Tensor:
 def _ddof(name: str, ddof, dim, correction, unbiased) -> int:
     """``ddof`` from NumPy's ``ddof`` or PyTorch's ``correction`` / ``unbiased``. With ``dim=``
     one of them must be given: PyTorch's default is the unbiased estimate, NumPy's ``ddof=0``."""
-    given = [k for k, v in (("correction", correction), ("unbiased", unbiased)) if v is not _UNSET]
+    given = [k for k, v in (("correction", correction), ("unbiased", unbiased)) if v is not None]
     if len(given) > 1 or (given and ddof != 0):
         raise TypeError(f"{name}: pass one of ddof=, correction=, unbiased=")
-    if correction is not _UNSET:
+    if correction is not None:
         return int(correction)
-    if unbiased is not _UNSET:
+    if unbiased is not None:
         return 1 if unbiased else 0
-    if dim is not _UNSET and ddof == 0:
+    if dim is not None and ddof == 0:
         raise TypeError(
             f"{name}: with dim= (PyTorch) say which estimate: PyTorch's default is unbiased "
             "(correction=1), NumPy's is ddof=0; pass correction= or ddof="
@@ -243,10 +240,10 @@ def var(
     keepdims=False,
     ddof: int = 0,
     *,
-    dim=_UNSET,
-    keepdim=_UNSET,
-    correction=_UNSET,
-    unbiased=_UNSET,
+    dim=None,
+    keepdim=None,
+    correction=None,
+    unbiased=None,
 ) -> Tensor:
     """Variance over ``axis`` (``ddof=1`` for the unbiased estimate).
 
@@ -271,10 +268,10 @@ def std(
     keepdims=False,
     ddof: int = 0,
     *,
-    dim=_UNSET,
-    keepdim=_UNSET,
-    correction=_UNSET,
-    unbiased=_UNSET,
+    dim=None,
+    keepdim=None,
+    correction=None,
+    unbiased=None,
 ) -> Tensor:
     """Standard deviation over ``axis``: ``sqrt(var(x, axis, keepdims, ddof))`` (PyTorch's
     ``dim`` / ``keepdim`` / ``correction`` / ``unbiased`` as in :func:`var`).
@@ -337,7 +334,7 @@ def _stable_shift(x: Tensor, axis) -> Tensor:
 
 
 @composite(methods=True)
-def logsumexp(x, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET) -> Tensor:
+def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
     """``log(sum(exp(x)))`` over ``axis`` without overflow (``dim`` / ``keepdim`` aliases)."""
     axis, keepdims = torch_aliases("logsumexp", axis, keepdims, dim, keepdim)
     x = as_tensor(x)
@@ -351,7 +348,7 @@ def logsumexp(x, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET) -> Te
 
 
 @composite()
-def softmax(x, axis=-1, *, dim=_UNSET) -> Tensor:
+def softmax(x, axis=-1, *, dim=None) -> Tensor:
     """Softmax along ``axis``, shifted by the maximum for stability (``dim`` is an alias)."""
     axis, _ = torch_aliases("softmax", axis, False, dim, default_axis=-1)
     x = as_tensor(x)
@@ -360,7 +357,7 @@ def softmax(x, axis=-1, *, dim=_UNSET) -> Tensor:
 
 
 @composite()
-def log_softmax(x, axis=-1, *, dim=_UNSET) -> Tensor:
+def log_softmax(x, axis=-1, *, dim=None) -> Tensor:
     """Logarithm of softmax along ``axis``, computed stably as ``x - logsumexp(x)`` (``dim``
     is an alias)."""
     axis, _ = torch_aliases("log_softmax", axis, False, dim, default_axis=-1)

@@ -188,29 +188,28 @@ LOGADDEXP2 = binary(
 
 
 # --- hypot and arctan2: gradient 0 at the origin ------------------------------------------------
-def _nonzero(r):
-    """``r`` with its zeros replaced by 1 (a safe divisor: the numerators are 0 there too)."""
-    return apply(WHERE, r == 0, 1.0, r)
+def _quotient(num, r):
+    """``num / r``, and 0 where ``r == 0`` (the origin), to every order: the divisor there is
+    replaced by 1, so that no branch of the ``where`` holds a nan whose derivative would
+    leak (``0 * inf``), and the second derivative at the origin is 0 as ``abs''(0)``."""
+    zero = r == 0
+    return apply(WHERE, zero, 0.0, num / apply(WHERE, zero, 1.0, r))
 
 
 HYPOT = binary(
     "hypot",
     np.hypot,
-    (lambda a, b, o: a / _nonzero(o), lambda a, b, o: b / _nonzero(o)),
+    (lambda a, b, o: _quotient(a, o), lambda a, b, o: _quotient(b, o)),
     lambda ns, a, b: ns.hypot(a, b),
     "Elementwise ``sqrt(a**2 + b**2)`` without overflow; its gradient at (0, 0) is 0.",
     ufunc=np.hypot,
 )
 
 
-def _r2(a, b):
-    return _nonzero(a * a + b * b)
-
-
 ATAN2 = binary(
     "atan2",
     np.arctan2,
-    (lambda a, b, o: b / _r2(a, b), lambda a, b, o: -a / _r2(a, b)),
+    (lambda a, b, o: _quotient(b, a * a + b * b), lambda a, b, o: _quotient(-a, a * a + b * b)),
     lambda ns, a, b: ns.atan2(a, b),
     "Elementwise angle of the point ``(b, a)``: ``arctan(a / b)`` in the right quadrant; its "
     "gradient at (0, 0) is 0.",
