@@ -397,8 +397,8 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None) -> Tensor:
 @composite(ufunc=np.fmax)
 def fmax(a, b) -> Tensor:
     """Elementwise maximum that ignores nan: where one operand is nan the other is returned
-    (and takes the whole gradient); nan only where both are. Ties split the gradient 0.5 / 0.5
-    as in ``maximum``.
+    (and takes the whole gradient); nan only where both are (the gradient is then split
+    0.5 / 0.5 as in ``maximum``, never nan). Ties split the gradient 0.5 / 0.5 as well.
 
     Examples
     --------

@@ -144,12 +144,38 @@ def every_op(x, w):
         + ad.sum(ad.softmax(x) * x)
         + ad.var(x * x)
     )
+    special = (  # autodiff.ops.special (tests/op_specs_math.py)
+        ad.floor(x * 2.0) * x**2
+        + ad.ceil(x * 2.0) * r
+        + ad.trunc(x * 3.0) * x**3
+        + ad.round(x * 3.0) * x
+        + ad.round(x, 1) * r
+        + ad.mod(x * 3.0, 0.7) * x
+        + ad.log2(x + 2.0) * r
+        + ad.log10(x * x + 1.0)
+        + ad.exp2(x) * r
+        + ad.logaddexp(x, r * 2.0) * x
+        + ad.logaddexp2(x * x, r)
+        + ad.hypot(x, r * 2.0) * x
+        + ad.arctan2(x, r + 3.0) * r
+        + ad.arcsin(x * 0.6) * r
+        + ad.arccos(x * r * 0.4)
+        + ad.arctan(x) * x
+        + ad.sinh(x) * r
+        + ad.cosh(x * r)
+        + ad.arcsinh(x) * x
+        + ad.arccosh(x * x + 1.5) * r
+        + ad.arctanh(x * 0.5) * x
+        + ad.erf(x * r) * x
+        + ad.erfc(x) * r
+        + ad.nan_to_num(x * r) ** 2
+    )
     return (w[0] * ad.sum(smooth) + w[1] * ad.sum(kinks) + w[2] * ad.sum(branches)
-            + w[3] * structure + w[4] * reductions)  # fmt: skip
+            + w[3] * structure + w[4] * reductions + w[5] * ad.sum(special))  # fmt: skip
 
 
 def _points(rng):
-    return rng.choice([-1.0, 1.0], 4) * rng.uniform(0.3, 1.2, 4), rng.uniform(0.5, 1.5, 5)
+    return rng.choice([-1.0, 1.0], 4) * rng.uniform(0.3, 1.2, 4), rng.uniform(0.5, 1.5, 6)
 
 
 @pytest.fixture(scope="module")
