@@ -492,7 +492,7 @@ def zeros_like(x, dtype=None, order="K", subok=True, shape=None) -> Tensor:
     >>> np.zeros_like(ad.tensor([[1.0, 2.0]], requires_grad=True))
     tensor([[0., 0.]])
     >>> ad.zeros_like(ad.tensor([1.0, 2.0]), dtype=int, shape=3)
-    tensor([0, 0, 0])
+    tensor([0, 0, 0], dtype=int64)
     """
     return _like("zeros_like", x, 0, dtype, shape)
 

@@ -421,3 +421,15 @@ def test_parser_accepts_the_python_api_names():
     assert expr.subs(px, sp.Rational(5, 4)) == sp.Rational(6, 5) + sp.Rational(5, 4)
     expr, (px, py) = parse_expression("logaddexp(x, y)")
     assert float(sp.diff(expr, px).subs({px: 0, py: 0})) == 0.5
+
+
+@pytest.mark.parametrize(
+    "name", ["autodiff.ops.special", "autodiff.ops.elementwise", "symdiff.functions"]
+)
+def test_docstring_examples_of_the_math_ops_run(name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0
