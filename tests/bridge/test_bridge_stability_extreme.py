@@ -217,7 +217,7 @@ CASES: list[Case] = [
     _unary("sinh", ad.sinh, (700.0, -700.0, TINY, 0.0, -0.0)),
     _unary("cosh", ad.cosh, (700.0, -700.0, TINY, 0.0)),
     _unary("asinh", ad.arcsinh, (700.0, -700.0, 1e100, TINY, 0.0)),
-    _unary("acosh", ad.arccosh, (700.0, 1.5, 1e100)),
+    _unary("acosh", lambda a: ad.arccosh(a * a + 1.0), (700.0, 1.5, 1e100)),  # 0.5 -> 1.25
     _unary("atanh", ad.arctanh, (0.999, -0.999, TINY, 0.0)),
     _unary("erf", ad.erf, (700.0, -700.0, 6.0, TINY, 0.0, -0.0)),
     _unary("erfc", ad.erfc, (-700.0, 6.0, 26.0, TINY, 0.0)),
