@@ -419,6 +419,8 @@ class Tensor:
     # --- NumPy interoperability: np.sin(t), ndarray + t, np.sum(t) stay on the graph ----------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         fn = _UFUNCS.get(ufunc) if method == "__call__" and not kwargs else None
+        if fn is None and method == "__call__" and not kwargs:
+            fn = _special.foreign_ufunc(ufunc)  # scipy.special.erf(t), matched lazily
         if fn is None:
             call = ufunc if method == "__call__" else getattr(ufunc, method)
             return _untracked(f"numpy.{ufunc.__name__}", call, inputs, kwargs)
@@ -460,6 +462,15 @@ class Tensor:
 
     def __rpow__(self, other):
         return _ew.power(other, self)
+
+    def __mod__(self, other):
+        return apply(_special.MOD, self, other)
+
+    def __rmod__(self, other):
+        return apply(_special.MOD, other, self)
+
+    def __round__(self, ndigits=None):
+        return _special.round(self, 0 if ndigits is None else ndigits)
 
     def __neg__(self):
         return _ew.neg(self)
@@ -755,6 +766,7 @@ def stop_gradient(x: Any) -> Tensor:
 from .ops import elementwise as _ew  # noqa: E402
 from .ops import linalg as _la  # noqa: E402
 from .ops import shape as _sh  # noqa: E402
+from .ops import special as _special  # noqa: E402
 
 # ufunc -> function (``__array_ufunc__``) and NumPy function -> function
 # (``__array_function__``): generated from the surfaces the ops declare.
@@ -781,3 +793,23 @@ _NON_DIFFERENTIABLE = {
     np.isclose,
     np.array_equal,
 }
+
+
+def _ravel(self) -> Tensor:
+    """``t.ravel()``: the tensor as one dimension (C order), ``reshape(t, -1)``."""
+    return _sh.reshape(self, -1)
+
+
+def _mT(self) -> Tensor:
+    """``t.mT``: the last two axes swapped (a batch of transposed matrices), as in PyTorch and
+    NumPy's ``ndarray.mT``; needs at least two dimensions."""
+    if self.ndim < 2:
+        raise ValueError(f"mT: needs a tensor of at least 2 dimensions, got shape {self.shape}")
+    return _sh.swapaxes(self, -1, -2)
+
+
+# Installed unless the op table already gave them (a ``ravel`` surface may own the method).
+if "ravel" not in vars(Tensor):
+    Tensor.ravel = _ravel
+if "mT" not in vars(Tensor):
+    Tensor.mT = property(_mT)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 import sympy as sp
-from sympy.codegen.cfunctions import expm1, log1p
+from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 from sympy.printing.pretty.stringpict import prettyForm
 
 from autodiff.ops import kernels
@@ -215,6 +215,44 @@ class logsumexp(sp.Function):  # noqa: N801 - SymPy function names are lower cas
         return sp.log(sp.Add(*[sp.exp(v) for v in values])).evalf(prec)
 
 
+class rint(sp.Function):  # noqa: N801
+    """Round to the nearest integer, halves to even (NumPy's ``rint`` / ``round``).
+
+    A step function: its derivative is 0 almost everywhere (:data:`KINKS`).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> [rint(v) for v in (sp.Rational(5, 2), sp.Rational(7, 2), sp.Float(-1.5), 3)]
+    [2, 4, -2.00000000000000, 3]
+    """
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Integer:
+            return x
+        if x.is_Rational or (x.is_Float and x.is_finite):
+            f = sp.floor(x)
+            d = x - f
+            half = sp.S.Half
+            r = f + 1 if d > half else (f if d < half or f.is_even else f + 1)
+            return sp.Float(r, precision=x._prec) if x.is_Float else r
+        return None
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise sp.ArgumentIndexError(self, argindex)
+        return sp.S.Zero
+
+    def _eval_is_integer(self):
+        return True if self.args[0].is_finite else None
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
 # --- the registry -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class NumbaRule:
@@ -290,6 +328,24 @@ def _logaddexp(a, b):
         return b + math.log1p(math.exp(a - b))
     return a + b
 """
+_RINT_SOURCE = """
+def _rint(x):
+    # round half to even; beyond 2**52 (and for inf, nan) x is already its own rounding
+    if not abs(x) < 4503599627370496.0:
+        return x
+    f = math.floor(x)
+    d = x - f
+    if d + d > {one}:
+        return f + {one}
+    if d + d < {one}:
+        return f + {zero}
+    h = f / ({one} + {one})
+    return f + {zero} if math.floor(h) == h else f + {one}
+"""
+_EXP2_SOURCE = """
+def _exp2(x):
+    return ({one} + {one}) ** x
+"""
 _RELU_SOURCE = """
 def _relu(x):
     return x if x > {zero} else {zero}
@@ -360,6 +416,17 @@ REGISTRY: dict[str, NamedFunction] = {
         NamedFunction(
             "ceiling", sp.ceiling, np.ceil, NumbaRule(math="ceil"), kink=True, in_namespace=False
         ),
+        NamedFunction(
+            "rint", rint, np.rint, NumbaRule(helper="_rint", source=_RINT_SOURCE), kink=True
+        ),
+        # from sympy.codegen.cfunctions (readable derivatives: log2' = 1/(x log 2))
+        NamedFunction("log2", log2, np.log2, NumbaRule(math="log2")),
+        NamedFunction("log10", log10, np.log10, NumbaRule(math="log10")),
+        NamedFunction("exp2", exp2, np.exp2, NumbaRule(helper="_exp2", source=_EXP2_SOURCE)),
+        NamedFunction("hypot", hypot, np.hypot, NumbaRule(math="hypot")),
+        # SymPy's own classes, with the NumPy kernels lambdify lacks (NumPy has no erf)
+        NamedFunction("erf", sp.erf, kernels.erf, NumbaRule(math="erf"), in_namespace=False),
+        NamedFunction("erfc", sp.erfc, kernels.erfc, NumbaRule(math="erfc"), in_namespace=False),
     )
 }
 """Every named function, by name (the SymPy class's name)."""
@@ -398,6 +465,7 @@ def _namespace() -> types.SimpleNamespace:
     ns = types.SimpleNamespace(**{k: getattr(sp, k) for k in dir(sp) if not k.startswith("_")})
     for name, fn in NAMED_FUNCTIONS.items():
         setattr(ns, name, fn)
+    ns.logsumexp = logsumexp  # for op rules (logaddexp); not a parser name
     return ns
 
 

@@ -24,7 +24,7 @@ from sympy.parsing.sympy_parser import (
     parse_expr,
 )
 
-from .functions import NAMED_FUNCTIONS
+from .functions import NAMED_FUNCTIONS, logsumexp
 from .numbers import sympy_number
 
 _ELEMENTARY = [
@@ -48,6 +48,57 @@ _ELEMENTARY = [
 ]
 FUNCTIONS: dict[str, object] = {name: getattr(sp, name) for name in _ELEMENTARY}
 FUNCTIONS.update(NAMED_FUNCTIONS)
+# The names of the Python API (autodiff's functions, NumPy's spellings) and SymPy's own, so that
+# a formula copied from Python code parses: ``arctan2(y, x)`` and ``atan2(y, x)`` alike.
+_ALIASES: dict[str, str] = {
+    "arcsin": "asin",
+    "arccos": "acos",
+    "arctan": "atan",
+    "arctan2": "atan2",
+    "arcsinh": "asinh",
+    "arccosh": "acosh",
+    "arctanh": "atanh",
+    "abs": "Abs",
+    "absolute": "Abs",
+    "maximum": "Max",
+    "minimum": "Min",
+    "fmax": "Max",
+    "fmin": "Min",
+    "heaviside": "Heaviside",
+    "ceil": "ceiling",
+    "around": "rint",
+}
+FUNCTIONS.update(
+    {name: getattr(sp, name) for name in ("asinh", "acosh", "atanh", "atan2", "erf", "erfc")}
+)
+FUNCTIONS.update({"floor": sp.floor, "ceiling": sp.ceiling})
+FUNCTIONS.update({alias: FUNCTIONS[name] for alias, name in _ALIASES.items()})
+FUNCTIONS.update(
+    {
+        "power": sp.Pow,
+        "mod": lambda a, b: a - b * sp.floor(a / b),
+        "remainder": lambda a, b: a - b * sp.floor(a / b),
+        "trunc": lambda x: sp.Piecewise((sp.floor(x), x >= 0), (sp.ceiling(x), True)),
+        "square": lambda x: x**2,
+        "logaddexp": lambda a, b: logsumexp(a, b),
+        "logaddexp2": lambda a, b: logsumexp(a * sp.log(2), b * sp.log(2)) / sp.log(2),
+        "round": lambda x, decimals=0: _round(x, decimals),
+    }
+)
+
+
+def _round(x, decimals):
+    """``round(x, decimals)`` as autodiff lifts it: ``rint`` of the scaled value (halves to
+    even)."""
+    if not (isinstance(decimals, int | sp.Integer) or getattr(decimals, "is_Integer", False)):
+        raise ValueError(
+            f"parse_expression: round() takes an integer number of decimals, got {decimals}"
+        )
+    scale = sp.Integer(10) ** abs(int(decimals))
+    rint = FUNCTIONS["rint"]
+    return rint(x * scale) / scale if decimals >= 0 else rint(x / scale) * scale
+
+
 CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "E": sp.E}
 RESERVED = frozenset({"oo", "zoo", "nan", "NaN", "inf", "Infinity", "infinity", "I", "true"})
 """Names that SymPy (or a reader) takes for infinity, NaN or the imaginary unit: rejected."""

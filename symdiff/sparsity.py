@@ -14,11 +14,11 @@ Hessian pattern of SparseConnectivityTracer.jl. Every op is classified once, in
 * ``linear`` (add, sub, neg, cast, where, sum): ``D_out`` is the union of the operands'
   (broadcast) rows, or a grouping-matrix product for reductions; no Hessian term;
 * ``nonlinear`` unary (exp, log, sin, tanh, sigmoid, softplus, sqrt, square...): ``D_out =
-  D_in`` and ``H |= D_in^T D_in``;
-* ``kink`` (relu, abs, maximum, minimum, max, min): second derivative 0 almost everywhere
+  D_in`` and ``H |= D_in^T D_in``; binary (logaddexp, hypot, atan2) over the union of both;
+* ``kink`` (relu, abs, maximum, minimum, max, min, mod): second derivative 0 almost everywhere
   (``relu'' = 0``, ``Max`` differentiates to ``Heaviside``): union, no Hessian term;
-* ``zero`` (sign, heaviside, comparisons, integer casts, stable_shift): derivative 0: the
-  result carries no dependence at all;
+* ``zero`` (sign, heaviside, comparisons, integer casts, stable_shift, floor, ceil, trunc,
+  round): derivative 0: the result carries no dependence at all;
 * ``matrix`` (the ``autodiff.linalg`` primitives: inv, solve, det, slogdet, cholesky, eigh,
   eigvalsh, svd, svdvals, pinv): every output element of batch entry ``b`` depends
   nonlinearly on every entry of the operands' matrices of entry ``b`` (dense per matrix,
@@ -89,6 +89,28 @@ HESSIAN_RULES: dict[str, str] = {
     "tanh": "nonlinear",
     "sigmoid": "nonlinear",
     "softplus": "nonlinear",
+    "log2": "nonlinear",
+    "log10": "nonlinear",
+    "exp2": "nonlinear",
+    "asin": "nonlinear",
+    "acos": "nonlinear",
+    "atan": "nonlinear",
+    "sinh": "nonlinear",
+    "cosh": "nonlinear",
+    "asinh": "nonlinear",
+    "acosh": "nonlinear",
+    "atanh": "nonlinear",
+    "erf": "nonlinear",
+    "erfc": "nonlinear",
+    # nonlinear binary: H |= D^T D over the union of both operands
+    "logaddexp": "nonlinear",
+    "logaddexp2": "nonlinear",
+    "hypot": "nonlinear",
+    "atan2": "nonlinear",
+    # linear where finite (replaced entries are constants)
+    "nan_to_num": "linear",
+    # mod(a, b) = a - floor(a / b) * b: piecewise linear, second derivative 0
+    "mod": "kink",
     # kinks: second derivative 0 almost everywhere (relu'' = 0, Max' = Heaviside)
     "relu": "kink",
     "abs": "kink",
@@ -99,6 +121,10 @@ HESSIAN_RULES: dict[str, str] = {
     "heaviside": "zero",
     "cast_discrete": "zero",
     "stable_shift": "zero",
+    "floor": "zero",
+    "ceil": "zero",
+    "trunc": "zero",
+    "round": "zero",
     "less": "zero",
     "less_equal": "zero",
     "greater": "zero",

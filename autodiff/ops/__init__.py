@@ -3,7 +3,7 @@ public surface (wrapper, ``Tensor`` methods, NumPy dispatch): see :mod:`autodiff
 
 from __future__ import annotations
 
-from . import contractions, elementwise, linalg, reductions, shape  # noqa: F401  (registration)
+from . import contractions, elementwise, linalg, reductions, shape, special  # noqa: F401
 from .base import ALL_OPS, STRUCTURAL, VARIADIC, Op, register, unregister
 from .surface import SURFACES, Surface, composite, expose, retract, surface
 

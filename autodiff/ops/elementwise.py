@@ -428,9 +428,36 @@ NOT_EQUAL = comparison(
 
 
 # --- hand-written public functions (argument handling) and composites -------------------------
-@composite(array_function=np.clip, methods=True)
-def clip(x, lo=None, hi=None) -> Tensor:
-    """Clamp ``x`` to ``[lo, hi]``; the same as ``minimum(maximum(x, lo), hi)``, ties included."""
+def _bound(name: str, positional, spellings: dict) -> object:
+    """The one bound given among ``positional`` and its keyword spellings (NumPy's ``a_min``,
+    NumPy 2 / PyTorch's ``min``); a TypeError when two of them are given."""
+    given = {k: v for k, v in {name: positional, **spellings}.items() if v is not None}
+    if len(given) > 1:
+        raise TypeError(f"clip: {' and '.join(given)} give the same bound; pass one of them")
+    value = next(iter(given.values()), None)
+    return value
+
+
+@composite(array_function=np.clip, aliases="clamp", methods=("clip", "clamp"))
+def clip(x, lo=None, hi=None, out=None, *, a_min=None, a_max=None, min=None, max=None) -> Tensor:
+    """Clamp ``x`` to ``[lo, hi]``; the same as ``minimum(maximum(x, lo), hi)``, ties included.
+
+    The bounds may also be given by NumPy's keywords ``a_min`` / ``a_max``, NumPy 2's and
+    PyTorch's ``min`` / ``max`` (``ad.clamp``, ``t.clamp(min=0)``); ``None`` leaves a side
+    open. At a bound the gradient is split 0.5 / 0.5 as in ``maximum``.
+
+    Examples
+    --------
+    >>> import numpy as np, autodiff as ad
+    >>> np.clip(ad.tensor([-2.0, 0.5, 3.0]), a_min=-1.0, a_max=1.0)
+    tensor([-1. ,  0.5,  1. ])
+    >>> ad.tensor([-2.0, 0.5]).clamp(min=0.0)
+    tensor([0. , 0.5])
+    """
+    if out is not None:
+        raise TypeError("clip: out= is not supported (autodiff tensors are immutable)")
+    lo = _bound("lo", lo, {"a_min": a_min, "min": min})
+    hi = _bound("hi", hi, {"a_max": a_max, "max": max})
     if lo is None and hi is None:
         raise ValueError("clip: give at least one of lo and hi")
     out = x if lo is None else apply(MAXIMUM, x, lo)

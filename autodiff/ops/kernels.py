@@ -1,9 +1,10 @@
 """The NumPy kernels of the named functions: one stable implementation each.
 
 These are the only NumPy implementations of the named functions (sigmoid, softplus, relu,
-heaviside, sign, logaddexp): autodiff's ops use them as forward kernels, and
+heaviside, sign, logaddexp, erf, erfc): autodiff's ops use them as forward kernels, and
 :mod:`symdiff.functions` registers them as the numeric face of each SymPy class (``lambdify``
-and :func:`symdiff.numeric.evaluate`). This module imports NumPy only (no SymPy).
+and :func:`symdiff.numeric.evaluate`). This module imports NumPy only (no SymPy); ``erf`` and
+``erfc`` load ``scipy.special`` on their first call.
 
 >>> import numpy as np
 >>> float(sigmoid(np.array(-800.0)))
@@ -14,9 +15,11 @@ and :func:`symdiff.numeric.evaluate`). This module imports NumPy only (no SymPy)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["heaviside", "logaddexp", "relu", "sigmoid", "sign", "softplus"]
+__all__ = ["erf", "erfc", "heaviside", "logaddexp", "relu", "sigmoid", "sign", "softplus"]
 
 
 def _float_array(x) -> np.ndarray:
@@ -63,3 +66,34 @@ def logaddexp(*args) -> np.ndarray:
     for a in args[2:]:
         out = np.logaddexp(out, a)
     return out
+
+
+def _special(name: str):
+    """``scipy.special.<name>`` (imported on first use, never when autodiff is imported), or
+    None where SciPy is not installed."""
+    try:
+        import scipy.special
+    except ImportError:  # pragma: no cover - SciPy is a dependency of the distribution
+        return None
+    return getattr(scipy.special, name)
+
+
+def _elementwise_math(name: str, x) -> np.ndarray:
+    """``math.<name>`` or SciPy's ufunc of the same name over ``x``, keeping a float dtype."""
+    x = _float_array(x)
+    fn = _special(name)
+    if fn is not None:
+        return np.asarray(fn(x)).astype(x.dtype, copy=False)
+    scalar = getattr(math, name)
+    out = np.frompyfunc(lambda v: scalar(float(v)), 1, 1)(x)
+    return np.asarray(out, dtype=x.dtype)
+
+
+def erf(x) -> np.ndarray:
+    """The error function (SciPy's vectorised ``erf``; ``math.erf`` without SciPy)."""
+    return _elementwise_math("erf", x)
+
+
+def erfc(x) -> np.ndarray:
+    """``1 - erf(x)`` without cancellation for large ``x``."""
+    return _elementwise_math("erfc", x)

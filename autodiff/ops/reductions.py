@@ -29,6 +29,31 @@ def normalize_axis(axis, ndim: int, op: str) -> tuple[int, ...] | None:
     return tuple(sorted(set(out)))
 
 
+def torch_aliases(name: str, axis, keepdims, dim=None, keepdim=None, *, default_axis=None):
+    """``(axis, keepdims)`` from NumPy's names or PyTorch's ``dim`` / ``keepdim`` (aliases; None
+    means not given); a TypeError naming the function when both spellings are given."""
+    if dim is not None:
+        if axis != default_axis:
+            raise TypeError(f"{name}: both axis= and dim= given (dim is PyTorch's axis); pass one")
+        axis = dim
+    if keepdim is not None:
+        if keepdims:
+            raise TypeError(
+                f"{name}: both keepdims= and keepdim= given (keepdim is PyTorch's keepdims); "
+                "pass one"
+            )
+        keepdims = keepdim
+    return axis, keepdims
+
+
+def _no_dim(name: str, dim) -> None:
+    if dim is not None:
+        raise TypeError(
+            f"{name}: dim= is PyTorch's spelling, where {name}(x, dim) returns (values, indices); "
+            f"autodiff's {name} returns the values only (NumPy): pass axis= instead"
+        )
+
+
 def _keep_shape(shape, axis) -> tuple[int, ...]:
     if axis is None:
         return (1,) * len(shape)
@@ -142,26 +167,37 @@ def _reduce(op: Op, x, axis, keepdims) -> Tensor:
 
 
 @surface(SUM, methods=True, array_function=np.sum)
-def sum(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001 - mirrors numpy.sum
-    """Sum over ``axis`` (all axes by default)."""
+def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001
+    """Sum over ``axis`` (all axes by default); PyTorch's ``dim`` / ``keepdim`` are aliases."""
+    axis, keepdims = torch_aliases("sum", axis, keepdims, dim, keepdim)
     return _reduce(SUM, x, axis, keepdims)
 
 
 @surface(MAX, methods=True, array_function=np.max)
-def max(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001
-    """Maximum over ``axis``; tied maxima share the gradient equally."""
+def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001
+    """Maximum over ``axis``; tied maxima share the gradient equally.
+
+    ``keepdim`` is accepted for ``keepdims``; ``dim=`` raises a TypeError, since PyTorch's
+    ``max(x, dim)`` returns ``(values, indices)`` and this returns the values (use ``axis=``).
+    """
+    _no_dim("max", dim)
+    axis, keepdims = torch_aliases("max", axis, keepdims, keepdim=keepdim)
     return _reduce(MAX, x, axis, keepdims)
 
 
 @surface(MIN, methods=True, array_function=np.min)
-def min(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001
-    """Minimum over ``axis``; tied minima share the gradient equally."""
+def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001
+    """Minimum over ``axis``; tied minima share the gradient equally (``dim=``: see ``max``)."""
+    _no_dim("min", dim)
+    axis, keepdims = torch_aliases("min", axis, keepdims, keepdim=keepdim)
     return _reduce(MIN, x, axis, keepdims)
 
 
 @surface(PROD, methods=True, array_function=np.prod)
-def prod(x, axis=None, keepdims=False) -> Tensor:
-    """Product over ``axis``; its gradient stays exact when entries are zero."""
+def prod(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
+    """Product over ``axis``; its gradient stays exact when entries are zero (``dim`` /
+    ``keepdim`` are aliases)."""
+    axis, keepdims = torch_aliases("prod", axis, keepdims, dim, keepdim)
     return _reduce(PROD, x, axis, keepdims)
 
 
@@ -172,15 +208,51 @@ def _count(x: Tensor, axis) -> int:
 
 
 @composite(methods=True, array_function=np.mean)
-def mean(x, axis=None, keepdims=False) -> Tensor:
-    """Arithmetic mean over ``axis``."""
+def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
+    """Arithmetic mean over ``axis`` (``dim`` / ``keepdim`` are aliases)."""
+    axis, keepdims = torch_aliases("mean", axis, keepdims, dim, keepdim)
     x = as_tensor(x)
     return sum(x, axis, keepdims) / _count(x, axis)
 
 
+def _ddof(name: str, ddof, dim, correction, unbiased) -> int:
+    """``ddof`` from NumPy's ``ddof`` or PyTorch's ``correction`` / ``unbiased``. With ``dim=``
+    one of them must be given: PyTorch's default is the unbiased estimate, NumPy's ``ddof=0``."""
+    given = [k for k, v in (("correction", correction), ("unbiased", unbiased)) if v is not None]
+    if len(given) > 1 or (given and ddof != 0):
+        raise TypeError(f"{name}: pass one of ddof=, correction=, unbiased=")
+    if correction is not None:
+        return int(correction)
+    if unbiased is not None:
+        return 1 if unbiased else 0
+    if dim is not None and ddof == 0:
+        raise TypeError(
+            f"{name}: with dim= (PyTorch) say which estimate: PyTorch's default is unbiased "
+            "(correction=1), NumPy's is ddof=0; pass correction= or ddof="
+        )
+    return ddof
+
+
 @composite(methods=True, array_function=np.var)
-def var(x, axis=None, keepdims=False, ddof: int = 0) -> Tensor:
-    """Variance over ``axis`` (``ddof=1`` for the unbiased estimate)."""
+def var(
+    x,
+    axis=None,
+    keepdims=False,
+    ddof: int = 0,
+    *,
+    dim=None,
+    keepdim=None,
+    correction=None,
+    unbiased=None,
+) -> Tensor:
+    """Variance over ``axis`` (``ddof=1`` for the unbiased estimate).
+
+    PyTorch's ``dim`` / ``keepdim`` / ``correction`` / ``unbiased`` are aliases; with ``dim=``
+    the estimate must be named (``correction=`` or ``ddof=``), since the two libraries'
+    defaults differ.
+    """
+    ddof = _ddof("var", ddof, dim, correction, unbiased)
+    axis, keepdims = torch_aliases("var", axis, keepdims, dim, keepdim)
     x = as_tensor(x)
     centred = x - mean(x, axis, keepdims=True)
     n = _count(x, axis)
@@ -190,8 +262,19 @@ def var(x, axis=None, keepdims=False, ddof: int = 0) -> Tensor:
 
 
 @composite(methods=True, array_function=np.std)
-def std(x, axis=None, keepdims=False, ddof: int = 0) -> Tensor:
-    """Standard deviation over ``axis``: ``sqrt(var(x, axis, keepdims, ddof))``.
+def std(
+    x,
+    axis=None,
+    keepdims=False,
+    ddof: int = 0,
+    *,
+    dim=None,
+    keepdim=None,
+    correction=None,
+    unbiased=None,
+) -> Tensor:
+    """Standard deviation over ``axis``: ``sqrt(var(x, axis, keepdims, ddof))`` (PyTorch's
+    ``dim`` / ``keepdim`` / ``correction`` / ``unbiased`` as in :func:`var`).
 
     Where the variance is 0 (one element, or all values equal) every derivative of ``std``
     is defined as 0 rather than ``sqrt'(0) * 0 = inf * 0 = nan``: PyTorch's choice, and the
@@ -209,6 +292,8 @@ def std(x, axis=None, keepdims=False, ddof: int = 0) -> Tensor:
     >>> ad.grad(ad.std)(np.array([1.0, 3.0]))
     array([-0.5,  0.5])
     """
+    ddof = _ddof("std", ddof, dim, correction, unbiased)
+    axis, keepdims = torch_aliases("std", axis, keepdims, dim, keepdim)
     v = var(x, axis, keepdims, ddof)
     spread = v > 0
     return where(spread, sqrt(v + (v <= 0).astype(v.dtype)), 0.0)
@@ -249,8 +334,9 @@ def _stable_shift(x: Tensor, axis) -> Tensor:
 
 
 @composite(methods=True)
-def logsumexp(x, axis=None, keepdims=False) -> Tensor:
-    """``log(sum(exp(x)))`` over ``axis`` without overflow."""
+def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
+    """``log(sum(exp(x)))`` over ``axis`` without overflow (``dim`` / ``keepdim`` aliases)."""
+    axis, keepdims = torch_aliases("logsumexp", axis, keepdims, dim, keepdim)
     x = as_tensor(x)
     m = _stable_shift(x, axis)
     out = log(sum(exp(x - m), axis, keepdims=True)) + m
@@ -262,16 +348,19 @@ def logsumexp(x, axis=None, keepdims=False) -> Tensor:
 
 
 @composite()
-def softmax(x, axis=-1) -> Tensor:
-    """Softmax along ``axis``, shifted by the maximum for stability."""
+def softmax(x, axis=-1, *, dim=None) -> Tensor:
+    """Softmax along ``axis``, shifted by the maximum for stability (``dim`` is an alias)."""
+    axis, _ = torch_aliases("softmax", axis, False, dim, default_axis=-1)
     x = as_tensor(x)
     e = exp(x - _stable_shift(x, axis))
     return e / sum(e, axis, keepdims=True)
 
 
 @composite()
-def log_softmax(x, axis=-1) -> Tensor:
-    """Logarithm of softmax along ``axis``, computed stably as ``x - logsumexp(x)``."""
+def log_softmax(x, axis=-1, *, dim=None) -> Tensor:
+    """Logarithm of softmax along ``axis``, computed stably as ``x - logsumexp(x)`` (``dim``
+    is an alias)."""
+    axis, _ = torch_aliases("log_softmax", axis, False, dim, default_axis=-1)
     x = as_tensor(x)
     return x - logsumexp(x, axis, keepdims=True)
 

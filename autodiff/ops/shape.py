@@ -167,11 +167,14 @@ permute = transpose  # the surface alias, also importable from this module
 
 
 @composite(methods=True, array_function=np.swapaxes)
-def swapaxes(x, a: int, b: int) -> Tensor:
-    """Exchange two axes."""
+def swapaxes(x, axis1: int, axis2: int) -> Tensor:
+    """Exchange two axes (NumPy's parameter names: ``np.swapaxes(t, axis1=0, axis2=1)``)."""
     x = as_tensor(x)
     axes = list(range(len(_shape_of(x))))
-    axes[a], axes[b] = axes[b], axes[a]
+    for a in (axis1, axis2):
+        if not -len(axes) <= a < len(axes):
+            raise ValueError(f"swapaxes: axis {a} is out of range for shape {_shape_of(x)}")
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes)
 
 

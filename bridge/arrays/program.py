@@ -31,6 +31,10 @@ ELEMENTWISE = frozenset(
         "square", "sin", "cos", "tan", "tanh", "sigmoid", "softplus", "heaviside", "sign",
         "relu", "abs", "maximum", "minimum", "where", "cast", "cast_discrete", "less",
         "less_equal", "greater", "greater_equal", "equal", "not_equal", "broadcast_to",
+        # autodiff.ops.special
+        "floor", "ceil", "trunc", "round", "mod", "log2", "log10", "exp2", "logaddexp",
+        "logaddexp2", "hypot", "atan2", "asin", "acos", "atan", "sinh", "cosh", "asinh",
+        "acosh", "atanh", "erf", "erfc", "nan_to_num",
     }
 )  # fmt: skip
 REDUCTIONS = frozenset({"sum", "max", "min", "prod", "stable_shift"})

@@ -149,12 +149,34 @@ def every_op(x, w):
         + ad.sum(ad.softmax(x) * x)
         + ad.var(x * x)
     )
+    special = (  # autodiff.ops.special (tests/op_specs_math.py): each op once, kept small
+        (ad.floor(x * 2.0) + ad.ceil(x * 2.0) + ad.trunc(x * 3.0) + ad.round(x, 1)) * x
+        + ad.mod(x * 3.0, 0.7) ** 2
+        + ad.log2(x + 2.0)
+        + ad.log10(x + 2.0)
+        + ad.exp2(x)
+        + ad.logaddexp(x, r)
+        + ad.logaddexp2(x, r)
+        + ad.hypot(x, r)
+        + ad.arctan2(x, r + 3.0)
+        + ad.arcsin(x * 0.6)
+        + ad.arccos(x * 0.6)
+        + ad.arctan(x)
+        + ad.sinh(x)
+        + ad.cosh(x)
+        + ad.arcsinh(x)
+        + ad.arccosh(x * x + 1.5)
+        + ad.arctanh(x * 0.5)
+        + ad.erf(x)
+        + ad.erfc(x)
+        + ad.nan_to_num(x) ** 3
+    )
     return (w[0] * ad.sum(smooth) + w[1] * ad.sum(kinks) + w[2] * ad.sum(branches)
-            + w[3] * structure + w[4] * reductions)  # fmt: skip
+            + w[3] * structure + w[4] * reductions + w[5] * ad.sum(special))  # fmt: skip
 
 
 def _points(rng):
-    return rng.choice([-1.0, 1.0], 4) * rng.uniform(0.3, 1.2, 4), rng.uniform(0.5, 1.5, 5)
+    return rng.choice([-1.0, 1.0], 4) * rng.uniform(0.3, 1.2, 4), rng.uniform(0.5, 1.5, 6)
 
 
 @pytest.fixture(scope="module")

@@ -202,6 +202,61 @@ ENTRIES: list[Entry] = [
         lambda a, b, c, d: a * b * c * d * (a + b + c + d),
         P4,
     ),
+    # autodiff.ops.special (issue 13)
+    Entry(
+        "floor", lambda x: ad.floor(x[0] * 2.0) * x[1] ** 2, lambda a, b: mp.floor(2 * a) * b**2, P2
+    ),
+    Entry(
+        "ceil", lambda x: ad.ceil(x[0] * 2.0) * x[1] ** 2, lambda a, b: mp.ceil(2 * a) * b**2, P2
+    ),
+    Entry(
+        "trunc",
+        lambda x: ad.trunc(x[0] * 3.0) * x[1] ** 2,
+        lambda a, b: (mp.floor(3 * a) if a >= 0 else mp.ceil(3 * a)) * b**2,
+        P2,
+    ),
+    Entry(
+        "round", lambda x: ad.round(x[0] * 3.0) * x[1] ** 2, lambda a, b: mp.nint(3 * a) * b**2, P2
+    ),
+    Entry(
+        "mod",
+        lambda x: ad.mod(x[0] * 3.0, x[1] + 3.0) * x[1],
+        lambda a, b: (3 * a - (b + 3) * mp.floor(3 * a / (b + 3))) * b,
+        P2,
+    ),
+    Entry("log2", lambda x: ad.log2(x[0] * x[1]), lambda a, b: mp.log(a * b, 2), POS2),
+    Entry("log10", lambda x: ad.log10(x[0] * x[1]), lambda a, b: mp.log10(a * b), POS2),
+    Entry("exp2", lambda x: ad.exp2(x[0] * x[1]), lambda a, b: mp.power(2, a * b), P2),
+    Entry(
+        "logaddexp",
+        lambda x: ad.logaddexp(x[0], x[1] * 2.0),
+        lambda a, b: mp.log(mp.exp(a) + mp.exp(2 * b)),
+        P2,
+    ),
+    Entry(
+        "logaddexp2",
+        lambda x: ad.logaddexp2(x[0], x[1]),
+        lambda a, b: mp.log(mp.power(2, a) + mp.power(2, b), 2),
+        P2,
+    ),
+    Entry("hypot", lambda x: ad.hypot(x[0], x[1]), lambda a, b: mp.sqrt(a * a + b * b), P2),
+    Entry("atan2", lambda x: ad.arctan2(x[0], x[1] + 3.0), lambda a, b: mp.atan2(a, b + 3), P2),
+    Entry("asin", lambda x: ad.arcsin(x[0] * x[1] * 0.25), lambda a, b: mp.asin(a * b / 4), P2),
+    Entry("acos", lambda x: ad.arccos(x[0] * x[1] * 0.25), lambda a, b: mp.acos(a * b / 4), P2),
+    Entry("atan", lambda x: ad.arctan(x[0] * x[1]), lambda a, b: mp.atan(a * b), P2),
+    Entry("sinh", lambda x: ad.sinh(x[0] * x[1]), lambda a, b: mp.sinh(a * b), P2),
+    Entry("cosh", lambda x: ad.cosh(x[0] * x[1]), lambda a, b: mp.cosh(a * b), P2),
+    Entry("asinh", lambda x: ad.arcsinh(x[0] * x[1]), lambda a, b: mp.asinh(a * b), P2),
+    Entry(
+        "acosh",
+        lambda x: ad.arccosh(x[0] * x[0] + x[1] * x[1] + 1.0),
+        lambda a, b: mp.acosh(a * a + b * b + 1),
+        P2,
+    ),
+    Entry("atanh", lambda x: ad.arctanh(x[0] * x[1] * 0.25), lambda a, b: mp.atanh(a * b / 4), P2),
+    Entry("erf", lambda x: ad.erf(x[0] * x[1]), lambda a, b: mp.erf(a * b), P2),
+    Entry("erfc", lambda x: ad.erfc(x[0] * x[1]), lambda a, b: mp.erfc(a * b), P2),
+    Entry("nan_to_num", lambda x: ad.nan_to_num(x[0] * x[1]) ** 2, lambda a, b: (a * b) ** 2, P2),
     # not an op of its own (stable_shift is not differentiable), but its composites are
     Entry(
         "logsumexp",
