@@ -467,6 +467,7 @@ def minimize(
     second_order: bool = True,
     guards: bool = False,
     bounds=None,
+    verbose: bool | None = None,
 ) -> MinimizeResult:
     """Minimise a scalar function with exact second derivatives.
 
@@ -515,6 +516,10 @@ def minimize(
         (write them with ``ad.where``). Eager Hessians follow the branches as plain Python.
     bounds : sequence of (lo, hi) pairs or scipy.optimize.Bounds, optional
         Box constraints as in SciPy (None for an unbounded side).
+    verbose : bool, optional
+        ``True`` prints an iteration table on stderr (iteration, f, ‖g‖∞, seconds, method)
+        and a summary line; the rows always go to the ``hybriddiff`` logger at DEBUG level
+        (INFO with ``verbose=True``), so library users can route them with ``logging``.
 
     Returns
     -------
@@ -555,6 +560,79 @@ def minimize(
     """
     if method not in METHODS:
         raise ValueError(f"minimize: method must be one of {METHODS}, got {method!r}")
+    table = IterationTable(verbose)
+    result = _minimize(
+        f, x0, method, hessian, tol, maxiter, table.wrap(callback), params, second_order,
+        guards, bounds,
+    )  # fmt: skip
+    table.finish(result)
+    return result
+
+
+class IterationTable:
+    """The rows ``minimize(..., verbose=...)`` reports: one per iteration, then a summary.
+
+    Rows go to the ``hybriddiff`` logger (DEBUG, or INFO when ``verbose``) and, when
+    ``verbose`` is True, to stderr.
+
+    >>> import io, numpy as np
+    >>> table = IterationTable(True, stream=io.StringIO())
+    >>> class Snap: nit, fun, grad_norm, method = 1, 2.5, 1e-3, "newton"
+    >>> table.row(Snap())
+    >>> print(table.stream.getvalue().splitlines()[1].split()[:3])
+    ['1', '2.500000e+00', '1.000e-03']
+    """
+
+    HEADER = f"{'iter':>5} {'f':>14} {'|g|inf':>10} {'seconds':>8}  method"
+
+    def __init__(self, verbose: bool | None, stream=None):
+        import logging
+        import sys
+
+        self.verbose = bool(verbose)
+        self.stream = sys.stderr if stream is None else stream
+        self.logger = logging.getLogger("hybriddiff")
+        self.level = logging.INFO if self.verbose else logging.DEBUG
+        self.started = time.perf_counter()
+        self.rows = 0
+
+    def _emit(self, line: str) -> None:
+        self.logger.log(self.level, "minimize: %s", line)
+        if self.verbose:
+            print(line, file=self.stream, flush=True)
+
+    def row(self, snapshot) -> None:
+        """Report one iteration (a result snapshot, as ``callback`` receives)."""
+        if not (self.verbose or self.logger.isEnabledFor(self.level)):
+            return
+        if self.rows == 0:
+            self._emit(self.HEADER)
+        self.rows += 1
+        self._emit(
+            f"{snapshot.nit:>5} {snapshot.fun:>14.6e} {snapshot.grad_norm:>10.3e} "
+            f"{time.perf_counter() - self.started:>8.3f}  {snapshot.method}"
+        )
+
+    def wrap(self, callback: Callable | None) -> Callable:
+        def report(snapshot):
+            self.row(snapshot)
+            return bool(callback(snapshot)) if callback is not None else False
+
+        return report
+
+    def finish(self, result) -> None:
+        if self.verbose or self.logger.isEnabledFor(self.level):
+            self._emit(
+                f"{'converged' if result.success else 'FAILED'} after {result.nit} iterations "
+                f"(f = {result.fun:.6e}, |g|inf = {result.grad_norm:.3e}; set-up "
+                f"{result.setup_time:.3f} s, solve {result.solve_time:.3f} s): {result.message}"
+            )
+
+
+def _minimize(
+    f, x0, method, hessian, tol, maxiter, callback, params, second_order, guards, bounds
+) -> MinimizeResult:
+    """The body of :func:`minimize` (its iteration table wraps ``callback``)."""
     x = np.array(x0, dtype=np.float64).ravel()
     if x.size == 0:
         raise ValueError(
