@@ -77,9 +77,7 @@ def _common_subexpressions(exprs: list[sp.Expr]) -> tuple[list, list, bool]:
     memo: dict = {}
     shared = sum(tree_size(e, 8 * size, memo) for e in exprs) > 8 * size
     large = size > LARGE_DAG_NODES or (shared and size >= LARGE_DAG_NODES // 4)
-    definitions, reduced = shared_form(
-        exprs, prefix="_t", width=7 if large else 0, evaluate=not large
-    )
+    definitions, reduced = shared_form(exprs, prefix="_t", width=7 if large else 0, evaluate=False)
     return definitions, reduced, large
 
 

@@ -252,7 +252,8 @@ class Compiled:
         >>> c.pack(3.0, 2.0)[0].tolist(), float(c.value(3.0, 2.0))
         ([3.0, 2.0], 18.0)
         """
-        if p is None and not more or self.n_params:
+        empty_p = not more and p is not None and np.size(p) == 0  # an explicit empty p
+        if p is None and not more or self.n_params or empty_p:
             if more:
                 raise ShapeError(self._expected_call(who, 2 + len(more)))
             return x, p

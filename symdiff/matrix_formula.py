@@ -36,7 +36,7 @@ import sympy as sp
 
 from autodiff.graph import Graph, Node
 
-from .formula import label_latex, label_pretty, label_text
+from .formula import label_latex
 from .matrix_expr import (
     LSE,
     SCALAR,
@@ -782,6 +782,28 @@ def _is_sym(x: MExpr, name: str) -> bool:
 
 
 # --- the result -----------------------------------------------------------------------------------
+def _matrix_label(names: list[str], style: str) -> str:
+    """``∂f/∂W1``, ``∂²f/∂x²``, ``∂²f/∂x∂y`` with each name rendered as the body renders it
+    (the element formulas' labels subscript digits, ``W₁``; matrix bodies print ``W1``)."""
+    unicode = style == "unicode"
+    d = "∂" if unicode else "d"
+    n = len(names)
+    groups: list[list] = []
+    for name in names:
+        if groups and groups[-1][0] == name:
+            groups[-1][1] += 1
+        else:
+            groups.append([name, 1])
+
+    def power(k: int) -> str:
+        if k == 1:
+            return ""
+        return str(k).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")) if unicode else str(k)
+
+    den = "".join(f"{d}{name}{power(k)}" for name, k in groups)
+    return f"{d}{power(n)}f/{den}"
+
+
 class MatrixFormula:
     """Derivatives in matrix notation: one entry per gradient or Hessian block.
 
@@ -859,12 +881,11 @@ class MatrixFormula:
         then a ``where ...`` line naming the shared subexpressions."""
         if style not in ("unicode", "ascii"):
             raise ValueError(f"MatrixFormula.lines: style must be unicode or ascii, got {style!r}")
-        label = label_pretty if style == "unicode" else label_text
         if not labels and len(self.entries) == 1:
             out = [self.text(self.entries[0][1], style)]
         else:
             out = [
-                f"{label(tuple(sp.Symbol(_display(v, style)) for v in w))} = {self.text(e, style)}"
+                f"{_matrix_label([_display(v, style) for v in w], style)} = {self.text(e, style)}"
                 for w, e in self.entries
             ]
         where = self._where(style)

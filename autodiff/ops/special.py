@@ -462,6 +462,8 @@ def _like(name: str, x, fill, dtype, shape) -> Tensor:
     data = x.data if isinstance(x, Tensor) else np.asarray(x)
     if shape is not None:
         shape = (int(shape),) if isinstance(shape, int | np.integer) else tuple(shape)
+    elif isinstance(x, Tensor):
+        shape = x.shape  # the logical shape: inside vmap, ``data`` holds the whole batch
     try:
         return Tensor._wrap(np.full_like(data, fill, dtype=dtype, shape=shape))
     except (TypeError, ValueError) as exc:
