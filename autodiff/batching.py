@@ -493,8 +493,23 @@ def _einsum(op, args, mapped, params, size):
     return apply(op, *args, subscripts=",".join(terms) + "->" + letter + out)
 
 
+def _leading(op, args, mapped, params, size):
+    """A one-matrix linear-algebra op: NumPy's linalg batches over leading axes already, so
+    the batch axis (axis 0) is one more of them."""
+    return apply(op, *args, **params)
+
+
 for _op, _rule in (
     (_con.EINSUM, _einsum),
+    (_la.INV, _leading),
+    (_la.DET, _leading),
+    (_la.SLOGDET, _leading),
+    (_la.CHOLESKY, _leading),
+    (_la.EIGH, _leading),
+    (_la.EIGVALSH, _leading),
+    (_la.SVD, _leading),
+    (_la.SVDVALS, _leading),
+    (_la.PINV, _leading),
     (_sh.RESHAPE, _reshape),
     (_sh.TRANSPOSE, _transpose),
     (_sh.BROADCAST_TO, _broadcast_to),
@@ -507,6 +522,9 @@ for _op, _rule in (
     (_red.MIN, _reduce),
     (_red.PROD, _reduce),
     (_red.STABLE_SHIFT, _reduce),
+    (_red.CUMSUM, _axis),
+    (_red.SORT_GATHER, _axis),  # values and keys along one axis: every input batched alike
+    (_red.SORT_SCATTER, _axis),
 ):
     register_rule(_op, _rule)
 
