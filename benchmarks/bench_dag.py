@@ -37,9 +37,9 @@ def chain(n: int):
 def stages(n: int, compile_too: bool) -> dict:
     """Name -> zero-argument callable timing one stage at size ``n``."""
     f = chain(n)
-    lifted = symdiff.lift(f, 0.3)
+    lifted = symdiff.lift(f, 0.3, mode="scalar")
     out = {
-        "lift": lambda: symdiff.lift(f, 0.3),
+        "lift": lambda: symdiff.lift(f, 0.3, mode="scalar"),
         "gradient": lambda: lifted.gradient(),
         "hessian": lambda: lifted.hessian(),
         "formula": lambda: str(symdiff.formula(lifted)),
