@@ -56,25 +56,17 @@ def _shape(rhs: str, temp: str) -> tuple[str, tuple[tuple[str, int], ...]]:
     return _REF.sub(slot, rhs), tuple(refs)
 
 
-def _affine(refs: list, start: int, period: int, count: int) -> list | None:
-    """Per statement of the block, per slot ``(kind, first index, stride)``; None if any slot
-    is not affine in the block number over ``count`` blocks."""
-    out = []
-    for r in range(period):
-        first = refs[start + r]
-        if count == 1:
-            out.append([(kind, j, 0) for kind, j in first])
-            continue
-        second = refs[start + period + r]
-        slots = []
-        for q, ((kind, j0), (_, j1)) in enumerate(zip(first, second)):
-            stride = j1 - j0
-            for i in range(2, count):
-                if refs[start + i * period + r][q][1] != j0 + stride * i:
-                    return None
-            slots.append((kind, j0, stride))
-        out.append(slots)
-    return out
+def _affine(refs: list, start: int, period: int) -> list:
+    """Per statement of a run's block, per slot ``(kind, first index, stride)``: the strides
+    are read off the first two blocks (:func:`_run_length` has checked that every further
+    block continues them)."""
+    return [
+        [
+            (kind, j0, j1 - j0)
+            for (kind, j0), (_, j1) in zip(refs[start + r], refs[start + period + r])
+        ]
+        for r in range(period)
+    ]
 
 
 def _run_length(shapes: list, refs: list, start: int, period: int) -> int:
@@ -201,7 +193,7 @@ def reroll_statements(
             k += 1
             continue
         blocks = covered // period
-        slots = _affine(refs, k, period, blocks)
+        slots = _affine(refs, k, period)
         looped = True
         lines.append(f"for it in range({blocks}):")
         for r in range(period):

@@ -31,17 +31,24 @@ import numpy as np
 from ..tensor import Tensor, apply, as_tensor
 from . import kernels
 from .builders import binary, unary
-from .builders import zeros_like as _zeros
-from .elementwise import ABS, EXP, LESS, SIGMOID, SQRT, WHERE, cast, maximum, minimum, where
+from .elementwise import (
+    ABS,
+    EXP,
+    LESS,
+    SIGMOID,
+    SQRT,
+    WHERE,
+    _zero_deriv,
+    cast,
+    maximum,
+    minimum,
+    where,
+)
 from .surface import composite, surface
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
-
-
-def _zero_deriv(x, o, **params):
-    return _zeros(x)
 
 
 # --- rounding: derivative 0 everywhere -------------------------------------------------------

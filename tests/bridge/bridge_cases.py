@@ -100,3 +100,23 @@ def assert_close(actual, expected, rtol: float, what: str = "") -> None:
     scale = max(float(np.max(np.abs(expected), initial=0.0)), 1e-6)
     err = float(np.max(np.abs(actual - expected), initial=0.0))
     assert err <= rtol * scale, f"{what}: max error {err:.3e} > {rtol:g} * {scale:.3e}"
+
+
+# --- hand-written Rosenbrock derivatives: an oracle independent of every face ---------------
+def rosen_chained_grad(x):
+    """The textbook gradient, written directly in NumPy (an independent oracle)."""
+    g = np.zeros_like(x)
+    d = x[1:] - x[:-1] ** 2
+    g[:-1] += -400.0 * x[:-1] * d - 2.0 * (1.0 - x[:-1])
+    g[1:] += 200.0 * d
+    return g
+
+
+def rosen_chained_hessian(x):
+    n = x.size
+    H = np.zeros((n, n))
+    i = np.arange(n - 1)
+    H[i, i] += 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
+    H[i + 1, i + 1] += 200.0
+    H[i, i + 1] = H[i + 1, i] = -400.0 * x[:-1]
+    return H

@@ -16,7 +16,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from bridge_cases import assert_close
+from bridge_cases import assert_close, rosen_chained_grad, rosen_chained_hessian
 
 import autodiff as ad
 import bridge
@@ -39,25 +39,6 @@ def rosen_chained(x):
 def rosen_separable(x):
     odd, even = x[0::2], x[1::2]
     return ad.sum(100.0 * (even - odd**2) ** 2 + (1.0 - odd) ** 2)
-
-
-def rosen_chained_grad(x):
-    """The textbook gradient, written directly in NumPy (an independent oracle)."""
-    g = np.zeros_like(x)
-    d = x[1:] - x[:-1] ** 2
-    g[:-1] += -400.0 * x[:-1] * d - 2.0 * (1.0 - x[:-1])
-    g[1:] += 200.0 * d
-    return g
-
-
-def rosen_chained_hessian(x):
-    n = x.size
-    H = np.zeros((n, n))
-    i = np.arange(n - 1)
-    H[i, i] += 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
-    H[i + 1, i + 1] += 200.0
-    H[i, i + 1] = H[i + 1, i] = -400.0 * x[:-1]
-    return H
 
 
 def logistic(w, X, y):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from bridge_cases import rosen_chained_grad, rosen_chained_hessian
 
 import autodiff as ad
 import bridge
@@ -29,24 +30,6 @@ def centered(x):
     """A sum feeding an elementwise op of the same loop shape: must not fuse into a cycle."""
     m = ad.sum(x) / x.shape[0]
     return ad.sum((x - m) ** 2) + ad.sum(ad.exp(0.1 * x[::3]))
-
-
-def chained_grad(x):
-    g = np.zeros_like(x)
-    d = x[1:] - x[:-1] ** 2
-    g[:-1] += -400.0 * x[:-1] * d - 2.0 * (1.0 - x[:-1])
-    g[1:] += 200.0 * d
-    return g
-
-
-def chained_hessian(x):
-    n = x.size
-    H = np.zeros((n, n))
-    i = np.arange(n - 1)
-    H[i, i] += 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
-    H[i + 1, i + 1] += 200.0
-    H[i, i + 1] = H[i + 1, i] = -400.0 * x[:-1]
-    return H
 
 
 def _np(a):
@@ -97,10 +80,10 @@ def test_fused_chained_matches_hand_derivatives_and_eager(chained):
         v, g = chained.value_and_grad(x)
         eager_v, eager_g = ad.value_and_grad(rosen_chained)(x)
         assert v == pytest.approx(float(_np(eager_v)), rel=1e-13)
-        np.testing.assert_allclose(g, chained_grad(x), rtol=1e-12, atol=1e-10)
+        np.testing.assert_allclose(g, rosen_chained_grad(x), rtol=1e-12, atol=1e-10)
         np.testing.assert_allclose(chained.value(x), v, rtol=1e-15)
         w = rng.normal(size=N)
-        np.testing.assert_allclose(chained.hvp(x, w), chained_hessian(x) @ w, rtol=1e-11,
+        np.testing.assert_allclose(chained.hvp(x, w), rosen_chained_hessian(x) @ w, rtol=1e-11,
                                    atol=1e-9)  # fmt: skip
 
 
@@ -130,7 +113,7 @@ def test_gradient_is_a_fresh_array(chained):
     g2 = chained.grad(x)
     assert not np.shares_memory(g1, g2) and not np.shares_memory(g1, x)
     g1[:] = 0
-    np.testing.assert_allclose(g2, chained_grad(x), rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(g2, rosen_chained_grad(x), rtol=1e-12, atol=1e-10)
 
 
 def test_sparse_hessian_csr_matches_hand_hessian(chained):
@@ -138,10 +121,10 @@ def test_sparse_hessian_csr_matches_hand_hessian(chained):
     H = chained.hessian(x, sparse=True)
     assert H.format == "csr" and H.has_sorted_indices
     assert H.nnz == 3 * N - 2
-    np.testing.assert_allclose(H.toarray(), chained_hessian(x), rtol=1e-12, atol=1e-9)
-    np.testing.assert_allclose(chained.hessian(x), chained_hessian(x), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(H.toarray(), rosen_chained_hessian(x), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(chained.hessian(x), rosen_chained_hessian(x), rtol=1e-12, atol=1e-9)
     H2 = chained.hessian(x + 1, sparse=True)  # the cached structure serves every call
-    np.testing.assert_allclose(H2.toarray(), chained_hessian(x + 1), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(H2.toarray(), rosen_chained_hessian(x + 1), rtol=1e-12, atol=1e-9)
 
 
 def test_float32_separable_against_extended_precision_differences(separable32):
