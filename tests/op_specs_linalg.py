@@ -11,6 +11,7 @@ its first entry): LAPACK's signs are arbitrary, the products are not.
 
 from __future__ import annotations
 
+import mpmath as mp
 import numpy as np
 from op_specs import Case, Kink, LiftRow, OpSpec, Row, _t
 
@@ -530,3 +531,209 @@ ARRAY_FUNCTION_CALLS = {
     np.linalg.lstsq: lambda t: ((t.T, t[0] * t[1]), {}),
 }
 ARRAY_FUNCTION_RTOL = {np.linalg.lstsq: 1e-13}  # pinv(a) @ b vs LAPACK's gelsd
+
+
+# --- mpmath oracle entries (collected by tests/oracle/test_oracle_ops.py) ----------
+# Each entry is ``(op, fn, oracle, points)``: ``fn`` an autodiff function of a 1-D block,
+# ``oracle`` the same function written with mpmath's own linear algebra (``inverse``, ``det``,
+# ``lu_solve``, ``cholesky``, ``eigsy``, ``svd_r``) on scalars. Sizes are the ones whose
+# symbolic rules lift (documented in ``autodiff.linalg``): 2x2 matrices, 1x1 eigenvector
+# batches, a single column for singular vectors.
+P4 = ((2.0, 0.3, -0.5, 1.5), (1.2, -0.7, 0.4, 2.1))
+P4_REAL = ((0.7, -1.3, 0.4, 1.1), (1.9, 0.4, -0.6, -1.2))
+
+
+W_ORACLE = ((0.5, -1.0), (1.5, 0.25))  # weights of the matrix results (small compiled formulas)
+
+
+def _msin_sum(m):
+    return mp.fsum(mp.sin(v) for v in m)
+
+
+def _mweighted(m):
+    return mp.fsum(m[i, j] * W_ORACLE[i][j] for i in range(2) for j in range(2))
+
+
+def _ospd_mp(a, b, c, d):
+    m = mp.matrix([[a, b], [c, d]])
+    return m * m.T + 2 * mp.eye(2)
+
+
+def _ospd(x):
+    a = _block(x, (2, 2))
+    return a @ a.T + 2.0 * np.eye(2)
+
+
+def _solve_oracle(a, b, c, d, e, f):
+    return _msin_sum(mp.lu_solve(mp.matrix([[a, b], [c, d]]), mp.matrix([e, f])))
+
+
+def _slogdet_oracle(a, b, c, d):
+    det = mp.det(mp.matrix([[-a, -b], [c, d]]))
+    return mp.sign(det) * mp.log(abs(det)) ** 2
+
+
+def _eigvalsh_oracle(a, b, c, d):
+    m = mp.matrix([[a, b], [c, d]])
+    w, _ = mp.eigsy(m + m.T)
+    return _msin_sum(w)
+
+
+def _column_svd_oracle(a, b, c):
+    s = mp.sqrt(a * a + b * b + c * c)
+    return (mp.sin(a / s) + mp.sin(b / s) + mp.sin(c / s)) * s
+
+
+def _pinv_oracle(a, b):
+    # pinv of the column (a, b): (A^T A)^-1 A^T, computed with mpmath's inverse
+    col = mp.matrix([[a], [b]])
+    return _msin_sum(mp.inverse(col.T * col) * col.T)
+
+
+ORACLE_ENTRIES = [
+    (
+        "inv",
+        lambda x: ad.sum(L.inv(_block(x, (2, 2))) * np.array(W_ORACLE)),
+        lambda a, b, c, d: _mweighted(mp.inverse(mp.matrix([[a, b], [c, d]]))),
+        P4,
+    ),
+    (
+        "solve",
+        lambda x: ad.sum(ad.sin(L.solve(_block(x[:4], (2, 2)), x[4:]))),
+        _solve_oracle,
+        tuple(p + (0.8, -1.1) for p in P4),
+    ),
+    (
+        "det",
+        lambda x: ad.sin(L.det(_block(x, (2, 2)))),
+        lambda a, b, c, d: mp.sin(mp.det(mp.matrix([[a, b], [c, d]]))),
+        P4,
+    ),
+    (
+        "slogdet",
+        lambda x: (lambda r: r[0] * r[1] ** 2)(
+            L.slogdet(_block(x, (2, 2)) * np.array([[-1.0], [1.0]]))
+        ),
+        _slogdet_oracle,
+        P4,
+    ),
+    (
+        "cholesky",
+        lambda x: ad.sum(L.cholesky(_ospd(x)) * np.array(W_ORACLE)),
+        lambda a, b, c, d: _mweighted(mp.cholesky(_ospd_mp(a, b, c, d))),
+        P4_REAL,
+    ),
+    (
+        "eigh",
+        lambda x: (lambda r: ad.sum(ad.sin(r[0])[..., None, :] * r[1]))(
+            L.eigh(_block(x, (3, 1, 1)))
+        ),
+        lambda a, b, c: mp.sin(a) + mp.sin(b) + mp.sin(c),
+        ((0.7, -1.3, 0.4), (1.9, 0.4, -0.6)),
+    ),
+    (
+        "eigvalsh",
+        lambda x: ad.sum(ad.sin(L.eigvalsh(_block(x, (2, 2)) + _block(x, (2, 2)).T))),
+        _eigvalsh_oracle,
+        P4_REAL,
+    ),
+    (
+        "svd",
+        lambda x: (lambda r: ad.sum(ad.sin(r.U) * r.S))(
+            L.svd(_block(x, (3, 1)), full_matrices=False)
+        ),
+        _column_svd_oracle,
+        ((0.7, -1.3, 0.4), (1.9, 0.4, -0.6)),
+    ),
+    (
+        "svdvals",
+        lambda x: ad.sum(ad.sin(L.svdvals(_block(x, (2, 2))))),
+        lambda a, b, c, d: _msin_sum(mp.svd_r(mp.matrix([[a, b], [c, d]]), compute_uv=False)),
+        P4_REAL,
+    ),
+    (
+        "pinv",
+        lambda x: ad.sum(ad.sin(L.pinv(_block(x, (2, 1))))),
+        _pinv_oracle,
+        ((0.7, -1.3), (1.9, 0.4)),
+    ),
+]
+
+
+# --- extreme-domain cases (collected by tests/bridge/test_bridge_stability_extreme.py) ----
+# Extreme-domain cases of the autodiff.linalg primitives, collected by
+# ``test_bridge_stability_extreme.py``: matrices scaled by 1e30 and 1e-30, nearly singular and
+# strongly graded ones (and 1e100 for the polynomial det). Each case is ``(label, ops, fn,
+# points)``; the first point is moderate (the lift happens there).
+#
+# The compiled (scalar-mode) kernels evaluate the closed forms (adjugate / det, Cholesky and
+# 2x2 eigenvalue formulas); their derivatives hold powers of det and of the entries, which
+# leave the double range for entries much beyond 1e+-50 - eager autodiff (LAPACK) does not.
+W_EXTREME = np.array([[0.5, -1.0], [1.5, 0.25]])
+M_EXTREME = (2.0, 0.3, -0.5, 1.5)  # a well-conditioned 2x2 matrix (row-major)
+SPD_EXTREME = (4.0, 7.0, 1.0, 3.0)  # lower triangle SPD; the upper entry (7) is never read
+
+
+def _escaled(point, *scales):
+    return (point,) + tuple(tuple(v * s for v in point) for s in scales)
+
+
+EXTREME_CASES = [
+    (
+        "inv",
+        ("inv",),
+        lambda x: ad.sum(L.inv(_block(x, (2, 2))) * W_EXTREME),
+        _escaled(M_EXTREME, 1e30, 1e-30) + ((1.0, 1.0, 1.0, 1.0 + 1e-9),),  # nearly singular
+    ),
+    (
+        "solve",
+        ("solve",),
+        lambda x: ad.sum(L.solve(_block(x[:4], (2, 2)), x[4:]) * W_EXTREME[0]),
+        tuple(p + (0.8, -1.1) for p in _escaled(M_EXTREME, 1e30, 1e-30)),
+    ),
+    ("det", ("det",), lambda x: L.det(_block(x, (2, 2))), _escaled(M_EXTREME, 1e30, 1e-30, 1e100)),
+    (
+        "slogdet",
+        ("slogdet",),
+        lambda x: (lambda r: r[0] * r[1])(L.slogdet(_block(x, (2, 2)))),
+        _escaled(M_EXTREME, 1e30, 1e-30, -1e30),
+    ),
+    (
+        "cholesky",
+        ("cholesky",),
+        lambda x: ad.sum(L.cholesky(_block(x, (2, 2))) * W_EXTREME),
+        _escaled(SPD_EXTREME, 1e30, 1e-30) + ((1e30, 7.0, 1.0, 1.0),),  # graded
+    ),
+    (
+        "eigh",
+        ("eigh",),
+        lambda x: (lambda r: ad.sum(r[0][..., None, :] * r[1] * 1.5))(L.eigh(_block(x, (3, 1, 1)))),
+        ((0.7, -1.3, 0.4), (1e150, -1e-150, 0.0), (-1e300, 5e-324, 2.0)),
+    ),
+    (
+        "eigvalsh",
+        ("eigvalsh",),
+        lambda x: ad.sum(L.eigvalsh(_block(x, (2, 2))) * W_EXTREME[0]),
+        _escaled(SPD_EXTREME, 1e30, 1e-30),
+    ),
+    (
+        "svd",
+        ("svd",),
+        lambda x: (lambda r: ad.sum(r.U * r.S * W_EXTREME[0, :1]))(
+            L.svd(_block(x, (3, 1)), full_matrices=False)
+        ),
+        _escaled((0.7, -1.3, 0.4), 1e30, 1e-30),
+    ),
+    (
+        "svdvals",
+        ("svdvals",),
+        lambda x: ad.sum(L.svdvals(_block(x, (2, 2))) * W_EXTREME[0]),
+        _escaled(M_EXTREME, 1e30, 1e-30),
+    ),
+    (
+        "pinv",
+        ("pinv",),
+        lambda x: ad.sum(L.pinv(_block(x, (2, 1))) * W_EXTREME[:1]),
+        _escaled((0.7, -1.3), 1e30, 1e-30),
+    ),
+]

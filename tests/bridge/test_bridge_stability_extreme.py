@@ -249,20 +249,6 @@ CASES: list[Case] = [
 ]
 
 
-def _area_cases() -> list[Case]:
-    """Cases kept by area in ``tests/bridge/extreme_<area>.py`` (a list ``CASES`` of
-    ``(label, ops, fn, points)``), so families of ops add theirs without editing this list."""
-    import importlib
-    import pathlib
-
-    found: list[Case] = []
-    for path in sorted(pathlib.Path(__file__).parent.glob("extreme_*.py")):
-        found += [Case(*c) for c in importlib.import_module(path.stem).CASES]
-    return found
-
-
-CASES += _area_cases()
-
 LITERAL = {
     "logsumexp": "lifts to log(exp(x0) + ...): the float64 lambdify of it overflows",
     "softmax": "lifts to exp(x_i) / sum(exp(x_j)): the float64 lambdify of it overflows",

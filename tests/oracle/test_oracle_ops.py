@@ -267,22 +267,6 @@ ENTRIES: list[Entry] = [
 ]
 
 
-def _area_entries() -> list[Entry]:
-    """Entries kept by area in ``tests/oracle/oracle_<area>.py`` (a list ``ENTRIES`` of
-    ``(op, fn, oracle, points)``), so families of ops add theirs without editing this list."""
-    import importlib
-    import pathlib
-
-    found: list[Entry] = []
-    for path in sorted(pathlib.Path(__file__).parent.glob("oracle_*.py")):
-        found += [Entry(*e) for e in importlib.import_module(path.stem).ENTRIES]
-    return found
-
-
-ENTRIES += _area_entries()
-SIZES = [len(e.points[0]) for e in ENTRIES]
-
-
 def test_every_differentiable_op_has_an_oracle_entry():
     differentiable = {op.name for op in ALL_OPS if op.differentiable}
     have = {e.op for e in ENTRIES}
